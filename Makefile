@@ -1,0 +1,81 @@
+# Attune — the two commands:
+#
+#   make demo   install what is missing, build, start the private database,
+#               migrate, load the demo study, and serve on 127.0.0.1:8080
+#   make test   install what is missing, build, run the whole suite; the last
+#               line reads "N passed, N failed"
+#
+# With CI=true, warnings are errors and the suite also runs in an
+# AddressSanitizer + UndefinedBehaviorSanitizer build.
+
+BUILD ?= build
+SAN_BUILD ?= build-sanitize
+ATTUNE = $(BUILD)/attune
+
+ifeq ($(CI),true)
+MESON_WERROR = -Dwerror=true
+TEST_BUILDS = $(BUILD) $(SAN_BUILD)
+else
+MESON_WERROR = -Dwerror=false
+TEST_BUILDS = $(BUILD)
+endif
+
+# Sanitizer runs stop at the first report and print where it came from.
+export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
+
+.PHONY: all deps deps-test build build-sanitize demo test test-sanitize test-unit valgrind \
+        format clean
+
+all: build
+
+deps:
+	@tools/deps.sh build
+
+deps-test:
+	@tools/deps.sh test
+
+# meson setup once; afterwards only the werror setting is brought in line.
+build: deps
+	@if [ -f $(BUILD)/build.ninja ]; then meson configure $(BUILD) $(MESON_WERROR) >/dev/null; \
+	 else meson setup $(BUILD) $(MESON_WERROR); fi
+	ninja -C $(BUILD)
+
+build-sanitize: deps
+	@if [ -f $(SAN_BUILD)/build.ninja ]; then meson configure $(SAN_BUILD) $(MESON_WERROR) >/dev/null; \
+	 else meson setup $(SAN_BUILD) $(MESON_WERROR) -Db_sanitize=address,undefined \
+	      -Db_lundef=false -Dbuildtype=debug; fi
+	ninja -C $(SAN_BUILD)
+
+demo: build
+	$(ATTUNE) db start
+	$(ATTUNE) migrate
+	@echo "Open http://127.0.0.1:8080/ (stop with Ctrl-C)"
+	exec $(ATTUNE) serve
+
+# Runs every build's suite even when one fails, then counts all of them.
+test: deps-test build $(if $(filter true,$(CI)),build-sanitize)
+	@for b in $(TEST_BUILDS); do \
+	   echo "== test suite in $$b"; \
+	   meson test -C $$b --print-errorlogs || true; \
+	 done
+	@python3 tests/summary.py $(TEST_BUILDS)
+
+test-sanitize: deps-test build-sanitize
+	meson test -C $(SAN_BUILD) --print-errorlogs || true
+	@python3 tests/summary.py $(SAN_BUILD)
+
+test-unit: build
+	meson test -C $(BUILD) --suite unit --print-errorlogs || true
+	@python3 tests/summary.py $(BUILD)
+
+# The unit suite under valgrind: no leaks, no errors.
+valgrind: build
+	meson test -C $(BUILD) --suite unit --wrapper 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --quiet' || true
+	@python3 tests/summary.py $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)

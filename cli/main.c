@@ -1,0 +1,172 @@
+/*
+ * main.c — `attune`: the command table and the dispatcher.
+ */
+#include <getopt.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+#include <sodium.h>
+
+#include "cli.h"
+
+const char *cli_config_file = NULL;
+
+/*
+ * Every subcommand. Later issues add rows here (demo, enroll, import, export,
+ * analyze, user, ...); the dispatcher needs no change.
+ */
+static const struct cli_command cli_commands[] = {
+    {"serve", cli_serve, "run the collector and dashboards over HTTP",
+     "attune serve [--listen HOST:PORT] [--threads N] [--print-config]\n"
+     "\n"
+     "Runs the HTTP service until SIGTERM or SIGINT, then finishes the requests in\n"
+     "flight and stops. Without ATTUNE_DATABASE_URL the embedded PostgreSQL cluster\n"
+     "is started first. Refuses to start while migrations are pending.\n"
+     "\n"
+     "  --listen HOST:PORT  address to listen on (ATTUNE_LISTEN, default 127.0.0.1:8080)\n"
+     "  --threads N         HTTP worker threads (ATTUNE_THREADS, default 8)\n"
+     "  --print-config      print the effective configuration (secrets masked) and exit\n"},
+    {"migrate", cli_migrate, "apply pending schema migrations from sql/",
+     "attune migrate [--status]\n"
+     "\n"
+     "Applies every sql/NNN_what.sql file not yet recorded in schema_migrations, in\n"
+     "order, each in its own transaction. Running it again does nothing. A file that\n"
+     "changed after it was applied is an error that names it.\n"
+     "\n"
+     "  --status  list applied and pending migrations and change nothing\n"},
+    {"db", cli_db, "start, stop or inspect the embedded PostgreSQL cluster",
+     "attune db start|stop|status|url\n"
+     "\n"
+     "  start   initialise (once) and start the private cluster in $ATTUNE_HOME/pg\n"
+     "  stop    stop it (fast shutdown: sessions are closed, committed data is safe)\n"
+     "  status  say whether it exists and runs; exit 0 when running, 3 when not\n"
+     "  url     print the connection string (for psql \"$(attune db url)\")\n"
+     "\n"
+     "With ATTUNE_DATABASE_URL set, Attune never touches a local cluster: start and\n"
+     "stop refuse, and url prints that URL with its password masked.\n"},
+    {"version", cli_version, "print the version", "attune version\n"},
+};
+
+#define CLI_NCOMMANDS (sizeof cli_commands / sizeof cli_commands[0])
+
+static const struct cli_command *cli_find(const char *name)
+{
+    for (size_t i = 0; i < CLI_NCOMMANDS; i++)
+        if (strcmp(cli_commands[i].name, name) == 0)
+            return &cli_commands[i];
+    return NULL;
+}
+
+void cli_usage(const char *name, int to_stderr)
+{
+    const struct cli_command *cmd = cli_find(name);
+    FILE *out = to_stderr ? stderr : stdout;
+
+    if (cmd != NULL)
+        fprintf(out, "usage: %s", cmd->usage);
+}
+
+static void cli_help(FILE *out)
+{
+    fprintf(out, "usage: attune [--config FILE] <command> [options]\n"
+                 "\n"
+                 "Attune collects and analyses research-study data: weekly questionnaires,\n"
+                 "app events, outcome statistics and dashboards.\n"
+                 "\n"
+                 "Commands:\n");
+    for (size_t i = 0; i < CLI_NCOMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+    fprintf(out, "\n"
+                 "Run \"attune <command> --help\" for a command's options. Settings come from\n"
+                 "ATTUNE_* environment variables and an optional config file; see\n"
+                 "\"attune serve --print-config\" and docs/configuration.md.\n");
+}
+
+void cli_error(const struct err *e)
+{
+    err_print(e, stderr);
+}
+
+int cli_config(struct cfg *c, const char *const *flag_pairs)
+{
+    struct err e;
+
+    err_clear(&e);
+    if (cfg_load(c, cli_config_file, &e) != 0)
+        goto fail;
+    for (const char *const *p = flag_pairs; p != NULL && p[0] != NULL; p += 2)
+        if (p[1] != NULL && cfg_set(c, p[0], p[1], CFG_FROM_FLAG, &e) != 0)
+            goto fail;
+    if (cfg_finish(c, &e) != 0)
+        goto fail;
+    log_set_level(c->log_level);
+    return CLI_OK;
+fail:
+    cli_error(&e);
+    cfg_free(c);
+    return CLI_FAIL;
+}
+
+int main(int argc, char **argv)
+{
+    const struct cli_command *cmd;
+    int i = 1;
+
+    /* Numbers are printed and parsed in the C locale, whatever the user's. */
+    setlocale(LC_ALL, "C");
+    if (sodium_init() < 0) {
+        fprintf(stderr, "error: libsodium could not be initialised\n");
+        return CLI_FAIL;
+    }
+    /* GSL's default handler aborts; every GSL status is checked instead. */
+    gsl_set_error_handler_off();
+
+    while (i < argc && argv[i][0] == '-') {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            cli_help(stdout);
+            return CLI_OK;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            return cli_version(1, argv + i);
+        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            cli_config_file = argv[i + 1];
+            i += 2;
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            cli_config_file = argv[i] + 9;
+            i++;
+        } else {
+            fprintf(stderr, "error: unknown option \"%s\"\n", argv[i]);
+            cli_help(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (i >= argc) {
+        cli_help(stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[i], "help") == 0) {
+        if (i + 1 < argc && cli_find(argv[i + 1]) != NULL) {
+            cli_usage(argv[i + 1], 0);
+            return CLI_OK;
+        }
+        cli_help(stdout);
+        return CLI_OK;
+    }
+    cmd = cli_find(argv[i]);
+    if (cmd == NULL) {
+        fprintf(stderr, "error: unknown command \"%s\"\n", argv[i]);
+        fprintf(stderr, "HINT: Run \"attune --help\" for the list of commands.\n");
+        return CLI_USAGE;
+    }
+    for (int j = i + 1; j < argc; j++) {
+        if (strcmp(argv[j], "--") == 0)
+            break;
+        if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0) {
+            cli_usage(cmd->name, 0);
+            return CLI_OK;
+        }
+    }
+    return cmd->run(argc - i, argv + i);
+}

@@ -1,0 +1,449 @@
+/*
+ * http_mhd.c — the one file that speaks libmicrohttpd.
+ *
+ * It reads each request into a struct http_request (headers, query, body up
+ * to the route's cap), calls http_dispatch(), turns the struct http_reply into
+ * an MHD response with the security headers every response carries, logs the
+ * request when it completes, and frees the request's memory at once.
+ *
+ * Threading: libmicrohttpd's internal thread pool with epoll. Handlers run on
+ * the worker threads and may block on PostgreSQL; slow or idle clients do not
+ * hold a thread (epoll), and connection_timeout closes them.
+ *
+ * libmicrohttpd calls the access handler several times per request: once with
+ * the headers, once per chunk of body, and once more at the end. The first
+ * call creates the request context, the middle ones append to the body, and
+ * the last one dispatches.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "log.h"
+
+#define HTTP_MAX_HEADERS       100
+#define HTTP_MAX_QUERY         100
+#define HTTP_CONNECTION_MEMORY (64 * 1024) /* bounds header size: larger gets 431 */
+#define HTTP_STREAM_BLOCK      (64 * 1024)
+#define HTTP_DISCARD_FACTOR    4 /* see http_access() */
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct http_server_config config;
+    atomic_long in_flight;
+    int port;
+};
+
+struct http_ctx {
+    struct http_server *server;
+    struct arena *arena;
+    struct http_request req;
+    struct http_reply rep;
+    char *body;
+    size_t body_len, body_cap, max_body;
+    size_t discarded; /* bytes dropped after the cap was passed */
+    int responded;
+    int status;
+    struct timespec start;
+};
+
+/* Headers every response carries; see docs/api.md. The CSP is strict: pages
+ * load scripts and styles from Attune itself only, and are never framed. */
+static const struct http_pair http_security_headers[] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {"Referrer-Policy", "no-referrer"},
+    {"X-Frame-Options", "DENY"},
+    {"Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                                "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"},
+    {"Cross-Origin-Opener-Policy", "same-origin"},
+};
+
+struct http_collect {
+    struct arena *arena;
+    struct http_pair *pairs;
+    size_t n, cap;
+    int lower; /* lower-case the names (headers) */
+    int overflow;
+};
+
+static enum MHD_Result http_collect_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    struct http_collect *c = cls;
+    char *name;
+
+    (void)kind;
+    if (c->n == c->cap) {
+        c->overflow = 1;
+        return MHD_NO;
+    }
+    name = arena_strdup(c->arena, key ? key : "");
+    if (name == NULL) {
+        c->overflow = 1;
+        return MHD_NO;
+    }
+    if (c->lower)
+        for (char *p = name; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+    c->pairs[c->n].name = name;
+    c->pairs[c->n].value = value ? arena_strdup(c->arena, value) : "";
+    c->n++;
+    return MHD_YES;
+}
+
+static int http_collect(struct MHD_Connection *conn, enum MHD_ValueKind kind, struct arena *arena,
+                        size_t cap, int lower, const struct http_pair **out, size_t *n_out)
+{
+    struct http_collect c = {
+        arena, arena_calloc(arena, cap, sizeof(struct http_pair)), 0, cap, lower, 0};
+    if (c.pairs == NULL)
+        return -1;
+    MHD_get_connection_values(conn, kind, http_collect_cb, &c);
+    *out = c.pairs;
+    *n_out = c.n;
+    return c.overflow ? -1 : 0;
+}
+
+static int http_request_id_ok(const char *id)
+{
+    size_t len = id ? strlen(id) : 0;
+
+    if (len == 0 || len > 64)
+        return 0;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_'))
+            return 0;
+    return 1;
+}
+
+static void http_fill_request(struct http_ctx *ctx, struct MHD_Connection *conn, const char *url,
+                              const char *method)
+{
+    struct http_request *req = &ctx->req;
+    const union MHD_ConnectionInfo *info;
+    const char *rid;
+    int overflow = 0;
+
+    req->method = arena_strdup(ctx->arena, method);
+    req->path = arena_strdup(ctx->arena, url);
+    req->arena = ctx->arena;
+    req->app = ctx->server->config.app;
+    overflow |= http_collect(conn, MHD_HEADER_KIND, ctx->arena, HTTP_MAX_HEADERS, 1, &req->headers,
+                             &req->n_headers) != 0;
+    overflow |= http_collect(conn, MHD_GET_ARGUMENT_KIND, ctx->arena, HTTP_MAX_QUERY, 0,
+                             &req->query, &req->n_query) != 0;
+    (void)overflow; /* extra fields beyond the caps are ignored */
+    rid = http_header(req, "x-request-id");
+    if (http_request_id_ok(rid)) {
+        req->request_id = rid;
+    } else {
+        unsigned char raw[8];
+        char *hex = arena_alloc(ctx->arena, 2 * sizeof raw + 1);
+        randombytes_buf(raw, sizeof raw);
+        if (hex != NULL)
+            sodium_bin2hex(hex, 2 * sizeof raw + 1, raw, sizeof raw);
+        req->request_id = hex ? hex : "-";
+    }
+    info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    req->remote_addr = "-";
+    if (info != NULL && info->client_addr != NULL) {
+        char buf[INET6_ADDRSTRLEN] = "";
+        const struct sockaddr *sa = info->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, sizeof buf);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, sizeof buf);
+        if (buf[0])
+            req->remote_addr = arena_strdup(ctx->arena, buf);
+    }
+    req->body = ctx->body;
+    req->body_len = ctx->body_len;
+}
+
+static ssize_t http_stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct http_ctx *ctx = cls;
+    ssize_t n = ctx->rep.stream(ctx->rep.stream_ctx, pos, buf, max);
+
+    if (n == HTTP_STREAM_END)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return n;
+}
+
+static enum MHD_Result http_respond(struct http_ctx *ctx, struct MHD_Connection *conn,
+                                    const char *url, const char *method)
+{
+    struct http_server *s = ctx->server;
+    struct MHD_Response *resp;
+    struct http_reply *rep = &ctx->rep;
+    enum MHD_Result ret;
+    int has_cache_control = 0;
+
+    http_fill_request(ctx, conn, url, method);
+    rep->arena = ctx->arena;
+    http_dispatch(s->config.routes, s->config.n_routes, s->config.authorize, &ctx->req, rep);
+    ctx->responded = 1;
+    if (rep->stream != NULL) {
+        /* The stream context lives until the response is destroyed; the
+         * request context outlives it (freed in the completion callback). */
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK,
+                                                 http_stream_reader, ctx, NULL);
+    } else {
+        resp = MHD_create_response_from_buffer(rep->body_len, rep->body ? rep->body : (void *)"",
+                                               rep->body ? MHD_RESPMEM_MUST_FREE
+                                                         : MHD_RESPMEM_PERSISTENT);
+        if (resp != NULL)
+            rep->body = NULL; /* handed over to libmicrohttpd */
+    }
+    if (resp == NULL)
+        return MHD_NO;
+    if (rep->content_type != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
+    MHD_add_response_header(resp, "X-Request-Id", ctx->req.request_id);
+    for (size_t i = 0; i < sizeof http_security_headers / sizeof http_security_headers[0]; i++) {
+        int overridden = 0;
+        for (size_t j = 0; j < rep->n_headers; j++)
+            overridden |= strcasecmp(rep->headers[j].name, http_security_headers[i].name) == 0;
+        if (!overridden)
+            MHD_add_response_header(resp, http_security_headers[i].name,
+                                    http_security_headers[i].value);
+    }
+    for (size_t j = 0; j < rep->n_headers; j++) {
+        MHD_add_response_header(resp, rep->headers[j].name, rep->headers[j].value);
+        has_cache_control |= strcasecmp(rep->headers[j].name, "Cache-Control") == 0;
+    }
+    if (!has_cache_control)
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+    ctx->status = rep->status;
+    ret = MHD_queue_response(conn, (unsigned int)rep->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls)
+{
+    struct http_server *s = cls;
+    struct http_ctx *ctx = *con_cls;
+
+    (void)version;
+    if (ctx == NULL) {
+        const struct http_route *route;
+        const char *clen;
+        int path_known;
+
+        ctx = calloc(1, sizeof *ctx);
+        if (ctx == NULL)
+            return MHD_NO;
+        ctx->server = s;
+        ctx->arena = arena_new();
+        clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+        atomic_fetch_add(&s->in_flight, 1);
+        *con_cls = ctx;
+        if (ctx->arena == NULL)
+            return MHD_NO;
+        route = http_route_find(s->config.routes, s->config.n_routes, method, url, &path_known);
+        ctx->max_body =
+            (route != NULL && route->max_body != 0) ? route->max_body : s->config.max_body_bytes;
+        clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (clen != NULL) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(clen, &end, 10);
+            if (errno != 0 || end == clen || n > ctx->max_body)
+                ctx->req.body_too_large = 1;
+        }
+        /* Refuse an announced oversized body before reading any of it. */
+        if (ctx->req.body_too_large)
+            return http_respond(ctx, conn, url, method);
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (ctx->responded)
+            return MHD_YES;
+        if (!ctx->req.body_too_large && ctx->body_len + n > ctx->max_body) {
+            ctx->req.body_too_large = 1;
+            free(ctx->body);
+            ctx->body = NULL;
+            ctx->body_len = 0;
+        }
+        if (ctx->req.body_too_large) {
+            /* libmicrohttpd cannot answer in the middle of a body, so a body
+             * without Content-Length that outgrows the cap is read and
+             * dropped, to answer 413 at its end — up to a bound, past which
+             * the connection is simply closed. */
+            ctx->discarded += n;
+            return ctx->discarded > HTTP_DISCARD_FACTOR * ctx->max_body ? MHD_NO : MHD_YES;
+        }
+        if (ctx->body_len + n + 1 > ctx->body_cap) {
+            size_t cap = ctx->body_cap ? ctx->body_cap : 4096;
+            char *grown;
+            while (cap < ctx->body_len + n + 1)
+                cap *= 2;
+            if (cap > ctx->max_body + 1)
+                cap = ctx->max_body + 1;
+            grown = realloc(ctx->body, cap);
+            if (grown == NULL)
+                return MHD_NO;
+            ctx->body = grown;
+            ctx->body_cap = cap;
+        }
+        memcpy(ctx->body + ctx->body_len, upload_data, n);
+        ctx->body_len += n;
+        ctx->body[ctx->body_len] = '\0';
+        return MHD_YES;
+    }
+    if (ctx->responded)
+        return MHD_YES;
+    return http_respond(ctx, conn, url, method);
+}
+
+static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *s = cls;
+    struct http_ctx *ctx = *con_cls;
+    struct timespec end;
+    double ms;
+    char qpath[512];
+
+    (void)conn;
+    if (ctx == NULL)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    ms = (double)(end.tv_sec - ctx->start.tv_sec) * 1e3 +
+         (double)(end.tv_nsec - ctx->start.tv_nsec) / 1e6;
+    log_event(ctx->status >= 500 ? LOG_WARN : LOG_INFO, "http.request",
+              "method=%s path=%s status=%d ms=%.2f bytes_in=%zu req=%s remote=%s%s",
+              ctx->req.method ? ctx->req.method : "-",
+              log_quote(qpath, sizeof qpath, ctx->req.path ? ctx->req.path : "-"), ctx->status, ms,
+              ctx->body_len, ctx->req.request_id ? ctx->req.request_id : "-",
+              ctx->req.remote_addr ? ctx->req.remote_addr : "-",
+              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " completed=false");
+    json_decref(ctx->req.json);
+    http_reply_clear(&ctx->rep);
+    free(ctx->body);
+    arena_free(ctx->arena);
+    free(ctx);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
+static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512], q[600];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    log_event(LOG_WARN, "http.mhd", "message=%s", log_quote(q, sizeof q, msg));
+}
+
+int http_server_start(const struct http_server_config *config, struct http_server **out,
+                      struct err *e)
+{
+    struct http_server *s;
+    struct addrinfo hints = {0}, *ai = NULL;
+    char port[16];
+    unsigned int flags;
+    int gai;
+    const union MHD_DaemonInfo *info;
+
+    if (config->threads < 1 || config->n_routes == 0)
+        return err_set(e, HTTP_EINVAL, "invalid HTTP server settings");
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(port, sizeof port, "%d", config->port);
+    gai = getaddrinfo(config->host, port, &hints, &ai);
+    if (gai != 0)
+        return err_set(e, HTTP_EINVAL, "could not resolve listen address \"%s\": %s", config->host,
+                       gai_strerror(gai));
+    s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        freeaddrinfo(ai);
+        return err_set(e, HTTP_ESTART, "out of memory");
+    }
+    s->config = *config;
+    atomic_init(&s->in_flight, 0);
+    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
+        flags |= MHD_USE_EPOLL;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, http_access, s,
+        /* The logger must come first or early messages bypass it. */
+        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)config->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)(config->connection_limit > 0 ? config->connection_limit : 1000),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
+        MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (s->daemon == NULL) {
+        free(s);
+        err_set(e, HTTP_ESTART, "could not listen on %s:%d", config->host, config->port);
+        err_hint(e, "Another program may be using the port; choose another with --listen or "
+                    "ATTUNE_LISTEN.");
+        return HTTP_ESTART;
+    }
+    info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : config->port;
+    *out = s;
+    return 0;
+}
+
+int http_server_port(const struct http_server *server)
+{
+    return server->port;
+}
+
+long http_server_in_flight(const struct http_server *server)
+{
+    return atomic_load(&((struct http_server *)server)->in_flight);
+}
+
+void http_server_stop(struct http_server *server, int grace_s)
+{
+    MHD_socket listener;
+    struct timespec tick = {0, 20 * 1000000L};
+    int waited_ms = 0;
+
+    if (server == NULL)
+        return;
+    /* Stop accepting; requests already read keep going. */
+    listener = MHD_quiesce_daemon(server->daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
+    while (atomic_load(&server->in_flight) > 0 && waited_ms < grace_s * 1000) {
+        nanosleep(&tick, NULL);
+        waited_ms += 20;
+    }
+    if (atomic_load(&server->in_flight) > 0)
+        log_event(LOG_WARN, "http.shutdown", "in_flight=%ld grace_s=%d",
+                  atomic_load(&server->in_flight), grace_s);
+    MHD_stop_daemon(server->daemon);
+    free(server);
+}

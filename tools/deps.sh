@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Attune needs, when they are missing.
+#
+#   tools/deps.sh [build|test|all]
+#
+# As root it runs apt-get; otherwise it prints the exact apt-get line and
+# fails, so that `make demo` and `make test` never half-work.
+set -euo pipefail
+
+build_pkgs=(meson ninja-build pkg-config gcc libc6-dev
+            libmicrohttpd-dev libjansson-dev libpq-dev libgsl-dev libsodium-dev libcsv-dev
+            postgresql python3 passwd util-linux)
+test_pkgs=(python3-psycopg2)
+
+case "${1:-build}" in
+  build) want=("${build_pkgs[@]}") ;;
+  test)  want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  all)   want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "error: missing Debian packages: ${missing[*]}" >&2
+  echo "HINT: Install them as root with:" >&2
+  echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
