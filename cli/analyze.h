@@ -1,0 +1,91 @@
+/*
+ * analyze.h — what every `attune analyze <kind>` command shares: where the
+ * data come from (a long CSV file, or a study in the database), the output
+ * format, and recording the run.
+ *
+ * A command lists CLI_DATA_OPTIONS in its getopt_long table, passes each
+ * option it does not know itself to cli_data_option(), then calls
+ * cli_data_load() to get a struct ds_long (and, for a study, an open
+ * connection to record the run on).
+ */
+#ifndef ATTUNE_CLI_ANALYZE_H
+#define ATTUNE_CLI_ANALYZE_H
+
+#include <getopt.h>
+
+#include <libpq-fe.h>
+
+#include "cfg.h"
+#include "ds.h"
+#include "err.h"
+
+enum cli_format {
+    CLI_FORMAT_TABLE = 0, /* aligned, for people (default) */
+    CLI_FORMAT_JSON,
+    CLI_FORMAT_CSV,
+};
+
+/* getopt_long codes of the shared options (above any short option). */
+enum {
+    CLI_OPT_CSV = 1000,
+    CLI_OPT_ID,
+    CLI_OPT_TIME,
+    CLI_OPT_SCORE,
+    CLI_OPT_ARM,
+    CLI_OPT_STUDY,
+    CLI_OPT_INSTRUMENT,
+    CLI_OPT_FORMAT,
+};
+
+#define CLI_DATA_OPTIONS                                                                           \
+    {"csv", required_argument, NULL, CLI_OPT_CSV}, {"id", required_argument, NULL, CLI_OPT_ID},    \
+        {"time", required_argument, NULL, CLI_OPT_TIME},                                           \
+        {"score", required_argument, NULL, CLI_OPT_SCORE},                                         \
+        {"arm", required_argument, NULL, CLI_OPT_ARM},                                             \
+        {"study", required_argument, NULL, CLI_OPT_STUDY},                                         \
+        {"instrument", required_argument, NULL, CLI_OPT_INSTRUMENT},                               \
+    {                                                                                              \
+        "format", required_argument, NULL, CLI_OPT_FORMAT                                          \
+    }
+
+/* Usage lines for the shared options, to append to a command's usage text. */
+#define CLI_DATA_USAGE                                                                             \
+    "Data (one of):\n"                                                                             \
+    "  --study S --instrument I   total scores of instrument I in study S (the database)\n"        \
+    "  --csv FILE --id COL --time COL --score COL [--arm COL]\n"                                   \
+    "                             a long CSV file, one row per participant and time;\n"            \
+    "                             an empty or NA score is missing\n"                               \
+    "Output:\n"                                                                                    \
+    "  --format table|json|csv    default table\n"
+
+struct cli_data_source {
+    const char *csv;
+    struct ds_csv_columns columns; /* arm may stay NULL */
+    const char *study;
+    const char *instrument;
+    enum cli_format format;
+};
+
+/*
+ * Handles one shared option. Returns 1 when `opt` was one of them, 0 when it
+ * is not, or -1 (after printing the error) when its value is invalid.
+ */
+int cli_data_option(int opt, const char *arg, struct cli_data_source *src);
+
+/*
+ * Checks that exactly one source is complete, then loads it. For a study it
+ * resolves the database (starting the embedded cluster if needed), prepares
+ * ds_statements, and returns the open connection in *conn (the caller's to
+ * PQfinish; NULL for CSV input). Prints nothing; errors go to `e`.
+ */
+int cli_data_load(const struct cfg *cfg, const struct cli_data_source *src, struct ds_long **out,
+                  PGconn **conn, struct err *e);
+
+/*
+ * The options of a run as JSON (new reference): the source and columns, plus
+ * whatever the command adds. Echoed in the output so a result says how it
+ * was made, and stored with the run.
+ */
+json_t *cli_data_options_json(const struct cli_data_source *src);
+
+#endif
