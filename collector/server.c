@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cluster.h"
-#include "collector.h"
+#include "col_int.h"
 #include "log.h"
 
 /* Every route the server answers, gathered from the modules' tables. */
@@ -18,6 +18,9 @@ static struct http_route *col_collect_routes(size_t *n_out)
         size_t n;
     } tables[] = {
         {col_health_routes, col_health_routes_count},
+        {col_participant_routes, col_participant_routes_count},
+        {col_form_routes, col_form_routes_count},
+        {col_fhir_routes, col_fhir_routes_count},
     };
     size_t total = 0, at = 0;
     struct http_route *all;
@@ -86,6 +89,10 @@ int col_serve(const struct cfg *cfg, struct err *e)
         goto out;
     if ((rc = col_check_schema(conninfo, app.migrations, e)) != 0)
         goto out;
+    if (col_defs_new(&app.defs) != 0) {
+        rc = err_set(e, COL_EINIT, "out of memory");
+        goto out;
+    }
     if ((rc = db_pool_new(conninfo, cfg->db_pool_size, statement_tables, &app.pool, e)) != 0)
         goto out;
     routes = col_collect_routes(&hcfg.n_routes);
@@ -100,7 +107,7 @@ int col_serve(const struct cfg *cfg, struct err *e)
     hcfg.connection_limit = 0;
     hcfg.max_body_bytes = cfg->max_body_bytes;
     hcfg.routes = routes;
-    hcfg.authorize = NULL;
+    hcfg.authorize = col_authorize;
     hcfg.app = &app;
     if ((rc = http_server_start(&hcfg, &server, e)) != 0)
         goto out;
@@ -125,6 +132,7 @@ int col_serve(const struct cfg *cfg, struct err *e)
 out:
     http_server_stop(server, 0);
     db_pool_free(app.pool);
+    col_defs_free(app.defs);
     migrate_set_free(app.migrations);
     pthread_mutex_destroy(&app.migrations_lock);
     free(routes);
