@@ -26,6 +26,10 @@ const struct db_statement col_statements[] = {
     {"col_instrument_definition",
      "SELECT definition::text FROM instruments WHERE id = $1 AND version = $2"},
 
+    /* col_fhir_questionnaire: the latest registered version of an instrument */
+    {"col_instrument_latest", "SELECT version FROM instruments WHERE id = $1"
+                              " ORDER BY registered_at DESC, version DESC LIMIT 1"},
+
     /* col_response_submit: place, check and store one scored response (sql/004) */
     {"col_response_store",
      "SELECT outcome, response_id, study_week, timing,"
