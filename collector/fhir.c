@@ -210,13 +210,12 @@ static json_t *col_fhir_to_submission(json_t *qr, json_t *errors, json_t **link_
                 const char *code = json_string_value(json_object_get(coding, "code"));
                 char *end;
                 double x = strtod(code, &end);
-                if (*end != '\0' || end == code) {
-                    snprintf(ptr, sizeof ptr, "/item/%zu/answer/0/valueCoding/code", i);
-                    col_error_add(errors, ptr, "\"%.40s\" is not an answer code of this item",
-                                  code);
-                    continue;
-                }
-                json_object_set_new(answers, link, json_real(x));
+                /* A code that is not a number goes to the engine as text, which
+                 * refuses it with the other answers' problems. */
+                if (*end != '\0' || end == code)
+                    json_object_set_new(answers, link, json_string(code));
+                else
+                    json_object_set_new(answers, link, json_real(x));
             } else {
                 snprintf(ptr, sizeof ptr, "/item/%zu/answer/0", i);
                 col_error_add(errors, ptr, "an answer is a valueCoding or a valueInteger");
