@@ -7,6 +7,7 @@
 #ifndef ATTUNE_COL_INT_H
 #define ATTUNE_COL_INT_H
 
+#include <semaphore.h>
 #include <stdint.h>
 
 #include "collector.h"
@@ -30,8 +31,31 @@ struct col_participant {
     char timezone[64];
     int allow_late;
     int revoked;
-    char token_hash_hex[65];
+    /* When set, the participant came from the token cache: the write
+     * statement itself checks that this token (its \\x hex hash) is still
+     * live and the participant still active. */
+    int verify_in_write;
+    char token_hash_param[2 + 64 + 1];
 };
+
+/* ---- the token cache (tokens.c) ----
+ *
+ * What never changes about a participant (id, study, enrolment time, the
+ * study's zone and late rule) is kept in memory by token hash, so that a
+ * write does not need a separate look-up first; whether the token is still
+ * live and the participant still active is checked by the write statement
+ * itself, atomically with the write (revocation and withdrawal take effect at
+ * once). Reads (GET) always look the token up. Direct-mapped and bounded. */
+struct col_token_cache;
+
+int col_token_cache_new(size_t slots, struct col_token_cache **out);
+void col_token_cache_free(struct col_token_cache *c);
+/* 1 and *out filled when the hash is cached. */
+int col_token_cache_get(struct col_token_cache *c, const unsigned char hash[32],
+                        struct col_participant *out);
+void col_token_cache_put(struct col_token_cache *c, const unsigned char hash[32],
+                         const struct col_participant *p);
+void col_token_cache_drop(struct col_token_cache *c, const unsigned char hash[32]);
 
 /* Looks a participant up by token (raw text). 1 found, 0 unknown, <0 db_status. */
 int col_participant_by_token(PGconn *conn, const char *token, struct col_participant *out,
@@ -60,6 +84,34 @@ int col_defs_scheduled(struct col_defs *defs, PGconn *conn, const char *study,
 int col_defs_get(struct col_defs *defs, PGconn *conn, const char *id, const char *version,
                  const struct col_def **out, struct err *e);
 
+/* ---- group commit (batch.c) ---- */
+
+struct col_batcher;
+
+/* One response waiting for a batch. `json` is its element of the batch
+ * statement's input (see col_response_store_batch), malloc'd by the caller. */
+struct col_batch_job {
+    char *json;
+    char id[37];
+    sem_t wake; /* posted by the writer once the job's batch is done */
+    /* filled by the writer */
+    int rc;       /* 0, or a db_status (DB_EUNAVAILABLE: answer 503) */
+    int inserted; /* stored as new; else take the one-by-one path */
+    int week;
+    char timing[8];
+    long long received; /* microseconds since the epoch */
+    struct col_batch_job *next;
+};
+
+/* Starts `writers` writer threads on `pool` (borrowed). */
+int col_batcher_start(struct db_pool *pool, int writers, struct col_batcher **out, struct err *e);
+
+/* Stores what is queued, stops the writers and frees. NULL-safe. */
+void col_batcher_stop(struct col_batcher *b);
+
+/* Queues `job` and waits until its batch has committed (or failed). Returns job->rc. */
+int col_batcher_store(struct col_batcher *b, struct col_batch_job *job);
+
 /* ---- the submission path (responses.c) ---- */
 
 struct col_submit {
@@ -76,13 +128,28 @@ struct col_submit {
  * "completed_at"}) for participant `p` through validation, the missing-item
  * rule, scoring, placement on the study week and storage, exactly once.
  * `source` is the responses.source value ("api", "form", "fhir", "demo").
+ * `conn` serves the definitions cache and the one-by-one path.
  * Fills `out` (free with col_submit_clear()); the return value is out->status.
  * A 2xx means the response is committed.
  */
 int col_response_submit(struct col_defs *defs, PGconn *conn, const struct col_participant *p,
                         json_t *body, const char *source, int64_t now, struct col_submit *out);
 
+/* The same, storing through the group-commit writers when `batcher` is not
+ * NULL (the server); col_response_submit() stores on `conn` directly. */
+int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, PGconn *conn,
+                            const struct col_participant *p, json_t *body, const char *source,
+                            int64_t now, struct col_submit *out);
+
 void col_submit_clear(struct col_submit *s);
+
+/* Answers 403 withdrawn (or 401 token-revoked) and forgets the token. */
+void col_participant_refused(struct col_app *app, struct http_reply *rep,
+                             const struct col_participant *p, int withdrawn);
+
+/* Forgets a cached token after a submission was refused for it (401/403). */
+void col_submit_forget(struct col_app *app, const struct col_participant *p,
+                       const struct col_submit *s);
 
 /* Sends a col_submit as a reply (record or problem+json). */
 void col_submit_reply(struct col_submit *s, struct http_reply *rep);

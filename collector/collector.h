@@ -30,11 +30,15 @@ enum {
 };
 
 struct col_defs;
+struct col_token_cache;
+struct col_batcher;
 
 struct col_app {
     const struct cfg *cfg;
     struct db_pool *pool;
     struct col_defs *defs; /* instrument definitions, loaded from the database on use */
+    struct col_token_cache *tokens; /* participants by token hash (col_int.h) */
+    struct col_batcher *batcher;    /* group commit of responses (batch.c) */
     struct migration_set *migrations; /* what this program expects */
     pthread_mutex_t migrations_lock;  /* migrate_check() writes into the set */
     time_t started;

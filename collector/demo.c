@@ -157,9 +157,9 @@ static int demo_events(struct demo_ctx *c, const struct col_participant *p, json
     }
     snprintf(pid, sizeof pid, "%lld", p->id);
     for (int k = 0; k <= retry; k++) {
-        const char *params[4] = {pid, p->study, lit, text};
+        const char *params[5] = {pid, p->study, lit, text, NULL};
         PGresult *res = NULL;
-        int n = db_query(c->conn, "col_events_insert", 4, params, &res, c->e);
+        int n = db_query(c->conn, "col_events_insert", 5, params, &res, c->e);
         if (n != 1) {
             PQclear(res);
             rc = n < 0 ? n : err_set(c->e, DB_EHARD, "events insert returned no row");

@@ -287,8 +287,10 @@ static void col_fhir_response_post(struct http_request *req, struct http_reply *
         col_reply_db_error(rep, &e);
         goto out;
     }
-    col_response_submit(app->defs, conn, req->auth, sub, "fhir", col_time_now(), &s);
+    col_response_submit_via(app->defs, app->batcher, conn, req->auth, sub, "fhir", col_time_now(),
+                            &s);
     db_pool_release(app->pool, conn);
+    col_submit_forget(app, req->auth, &s);
     col_fhir_map_errors(s.errors, index);
     col_submit_reply(&s, rep);
 out:

@@ -541,7 +541,8 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
     if (conn == NULL) {
         s.status = 503;
     } else {
-        col_response_submit(app->defs, conn, &c->p, body, "form", col_time_now(), &s);
+        col_response_submit_via(app->defs, app->batcher, conn, &c->p, body, "form", col_time_now(),
+                                &s);
         db_pool_release(app->pool, conn);
     }
     if (s.status == 200 || s.status == 201) {

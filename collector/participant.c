@@ -55,7 +55,7 @@ int col_participant_by_token(PGconn *conn, const char *token, struct col_partici
         snprintf(out->timezone, sizeof out->timezone, "%s", PQgetvalue(res, 0, 6));
         out->allow_late = PQgetvalue(res, 0, 7)[0] == 't';
         out->revoked = PQgetvalue(res, 0, 8)[0] == 't';
-        sodium_bin2hex(out->token_hash_hex, sizeof out->token_hash_hex, hash, sizeof hash);
+        memcpy(out->token_hash_param, hex, sizeof hex);
     }
     PQclear(res);
     return rc;
@@ -71,6 +71,7 @@ int col_authorize(struct http_request *req, struct http_reply *rep)
     struct col_app *app = col_app_of(req);
     const char *h = http_header(req, "authorization");
     struct col_participant *p;
+    unsigned char hash[32];
     PGconn *conn;
     struct err e;
     int rc;
@@ -90,6 +91,15 @@ int col_authorize(struct http_request *req, struct http_reply *rep)
     if (p == NULL) {
         http_problem(rep, 500, "internal", NULL, NULL, "Out of memory.");
         return 1;
+    }
+    col_token_hash(h + 7, hash);
+    /* A write with a known token goes straight on: its statement checks the
+     * token and the participant's status itself (see col_int.h). */
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0 &&
+        col_token_cache_get(app->tokens, hash, p)) {
+        p->verify_in_write = 1;
+        req->auth = p;
+        return 0;
     }
     err_clear(&e);
     conn = db_pool_acquire(app->pool, 5000, &e);
@@ -115,8 +125,36 @@ int col_authorize(struct http_request *req, struct http_reply *rep)
                      "This participant has withdrawn from the study; nothing more is collected.");
         return 1;
     }
+    if (strcmp(p->status, "active") == 0)
+        col_token_cache_put(app->tokens, hash, p);
     req->auth = p;
     return 0;
+}
+
+void col_participant_refused(struct col_app *app, struct http_reply *rep,
+                             const struct col_participant *p, int withdrawn)
+{
+    unsigned char hash[32];
+
+    if (sodium_hex2bin(hash, sizeof hash, p->token_hash_param + 2, 64, NULL, NULL, NULL) == 0)
+        col_token_cache_drop(app->tokens, hash);
+    if (withdrawn) {
+        http_problem(rep, 403, "withdrawn", NULL, NULL,
+                     "This participant has withdrawn from the study; nothing more is collected.");
+    } else {
+        http_problem(rep, 401, "token-revoked", NULL, NULL, "The token has been revoked.");
+        http_reply_header(rep, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    }
+}
+
+void col_submit_forget(struct col_app *app, const struct col_participant *p,
+                       const struct col_submit *s)
+{
+    unsigned char hash[32];
+
+    if ((s->status == 401 || s->status == 403) && p->token_hash_param[0] &&
+        sodium_hex2bin(hash, sizeof hash, p->token_hash_param + 2, 64, NULL, NULL, NULL) == 0)
+        col_token_cache_drop(app->tokens, hash);
 }
 
 /* ------------------------------------------------------------------ /me */
@@ -211,8 +249,10 @@ static void col_responses_post(struct http_request *req, struct http_reply *rep)
         col_reply_db_error(rep, &e);
         return;
     }
-    col_response_submit(app->defs, conn, req->auth, req->json, "api", col_time_now(), &s);
+    col_response_submit_via(app->defs, app->batcher, conn, req->auth, req->json, "api",
+                            col_time_now(), &s);
     db_pool_release(app->pool, conn);
+    col_submit_forget(app, req->auth, &s);
     col_submit_reply(&s, rep);
     col_submit_clear(&s);
 }
@@ -312,9 +352,10 @@ static void col_events_post(struct http_request *req, struct http_reply *rep)
         goto out;
     }
     {
-        const char *params[4] = {pid, p->study, types_lit, rows_text};
+        const char *params[5] = {pid, p->study, types_lit, rows_text,
+                                 p->verify_in_write ? p->token_hash_param : NULL};
         for (int attempt = 0;; attempt++) {
-            rc = db_query(conn, "col_events_insert", 4, params, &res, &e);
+            rc = db_query(conn, "col_events_insert", 5, params, &res, &e);
             if (rc != DB_ESOFT || attempt >= 3)
                 break;
         }
@@ -323,6 +364,11 @@ static void col_events_post(struct http_request *req, struct http_reply *rep)
         if (rc >= 0)
             err_set(&e, DB_EHARD, "the events statement returned %d rows", rc);
         col_reply_db_error(rep, &e);
+        goto out;
+    }
+    if (PQgetisnull(res, 0, 2) || PQgetvalue(res, 0, 2)[0] != 't' ||
+        PQgetvalue(res, 0, 3)[0] != 't') {
+        col_participant_refused(app, rep, p, PQgetisnull(res, 0, 2) || PQgetvalue(res, 0, 2)[0] != 't');
         goto out;
     }
     if (!PQgetisnull(res, 0, 1)) {

@@ -111,6 +111,63 @@ static int col_array_append(char *buf, size_t size, size_t *used, const char *s,
 int col_response_submit(struct col_defs *defs, PGconn *conn, const struct col_participant *p,
                         json_t *body, const char *source, int64_t now, struct col_submit *out)
 {
+    return col_response_submit_via(defs, NULL, conn, p, body, source, now, out);
+}
+
+/* The record answered for a response stored as new. */
+static json_t *col_created_record(const struct col_def *def, const struct col_score *score,
+                                  const char *id, int week, const char *timing,
+                                  int64_t completed_at, int64_t received_at, const char *source)
+{
+    json_t *jflags = json_array();
+
+    for (size_t f = 0; f < score->n_flags; f++)
+        json_array_append_new(jflags, json_string(score->flags[f]));
+    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:s, s:{s:o, s:s?, s:{}, s:o, s:i, "
+                     "s:i, s:b, s:b}}",
+                     "id", id, "instrument", def->id, "version", def->version, "study_week", week,
+                     "timing", timing, "completed_at", col_time_json(completed_at), "received_at",
+                     col_time_json(received_at), "source", source, "scores", "total",
+                     score->voided ? json_null() : json_real(score->total), "severity",
+                     score->severity, "subscales", "flags", jflags, "items_answered",
+                     (int)score->answered, "items_missing", (int)score->missing, "prorated",
+                     score->prorated, "voided", score->voided);
+}
+
+/* This response as an element of the batch statement's input. */
+static char *col_batch_element(const struct col_def *def, const struct col_score *score,
+                               const double *values, const char *id, const char *pid,
+                               const char *completed, const char *source, const char *hash_hex,
+                               const struct col_participant *p)
+{
+    json_t *items = json_array(), *vals = json_array(), *flags = json_array(), *o;
+    char *text;
+
+    for (size_t i = 0; i < def->n_items; i++) {
+        if (isnan(values[i]))
+            continue;
+        json_array_append_new(items, json_string(def->items[i].id));
+        json_array_append_new(vals, json_real(values[i]));
+    }
+    for (size_t f = 0; f < score->n_flags; f++)
+        json_array_append_new(flags, json_string(score->flags[f]));
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s?, s:o, s:i, s:i, s:b, s:o, s:o, "
+                  "s:s?}",
+                  "id", id, "participant", pid, "instrument", def->id, "version", def->version,
+                  "completed", completed, "source", source, "hash", hash_hex, "total",
+                  score->voided ? json_null() : json_real(score->total), "severity",
+                  score->severity, "flags", flags, "answered", (int)score->answered, "missing",
+                  (int)score->missing, "prorated", score->prorated, "items", items, "vals", vals,
+                  "token", p->verify_in_write ? p->token_hash_param + 2 : NULL);
+    text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(o);
+    return text;
+}
+
+int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, PGconn *conn,
+                            const struct col_participant *p, json_t *body, const char *source,
+                            int64_t now, struct col_submit *out)
+{
     struct col_submission sub;
     const struct col_def *def = NULL;
     double values[COL_DEF_MAX_ITEMS];
@@ -119,7 +176,7 @@ int col_response_submit(struct col_defs *defs, PGconn *conn, const struct col_pa
     unsigned char hash[32];
     char hash_hex[2 + 64 + 1], completed[COL_TIME_MAX], total[40], answered[16], missing[16];
     char pid[24], *items = NULL, *vals = NULL, *flags = NULL, *subscales = NULL;
-    const char *params[16];
+    const char *params[17];
     PGresult *res = NULL;
     struct err e;
     int rc;
@@ -220,9 +277,39 @@ int col_response_submit(struct col_defs *defs, PGconn *conn, const struct col_pa
     params[13] = score.prorated ? "true" : "false";
     params[14] = items;
     params[15] = vals;
+    params[16] = p->verify_in_write ? p->token_hash_param : NULL;
+
+    if (batcher != NULL) {
+        struct col_batch_job job;
+        memset(&job, 0, sizeof job);
+        snprintf(job.id, sizeof job.id, "%s", sub.id);
+        for (char *c = job.id; *c; c++)
+            if (*c >= 'A' && *c <= 'F')
+                *c = (char)(*c - 'A' + 'a');
+        job.json = col_batch_element(def, &score, values, job.id, pid, completed, source,
+                                     hash_hex + 2, p);
+        if (job.json == NULL) {
+            col_submit_fail(out, 500, "internal", "Out of memory.");
+            goto out;
+        }
+        rc = col_batcher_store(batcher, &job);
+        free(job.json);
+        if (rc < 0) {
+            err_set(&e, rc, "database unavailable");
+            col_submit_db_fail(out, rc, &e);
+            goto out;
+        }
+        if (job.inserted) {
+            out->record = col_created_record(def, &score, job.id, job.week, job.timing,
+                                             sub.completed_at, job.received, source);
+            out->status = 201;
+            goto out;
+        }
+        /* Not new: the one-by-one path below finds out what it is. */
+    }
 
     for (int attempt = 0;; attempt++) {
-        rc = db_query(conn, "col_response_store", 16, params, &res, &e);
+        rc = db_query(conn, "col_response_store", 17, params, &res, &e);
         if (rc != DB_ESOFT || attempt >= COL_SOFT_RETRIES)
             break;
     }
@@ -233,20 +320,10 @@ int col_response_submit(struct col_defs *defs, PGconn *conn, const struct col_pa
     {
         const char *outcome = PQgetvalue(res, 0, 0);
         if (strcmp(outcome, "created") == 0) {
-            json_t *jflags = json_array();
-            for (size_t f = 0; f < score.n_flags; f++)
-                json_array_append_new(jflags, json_string(score.flags[f]));
-            out->record = json_pack(
-                "{s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:s, s:{s:o, s:s?, s:{}, s:o, s:i, s:i, "
-                "s:b, s:b}}",
-                "id", PQgetvalue(res, 0, 1), "instrument", def->id, "version", def->version,
-                "study_week", atoi(PQgetvalue(res, 0, 2)), "timing", PQgetvalue(res, 0, 3),
-                "completed_at", col_time_json(sub.completed_at), "received_at",
-                col_time_json(strtoll(PQgetvalue(res, 0, 4), NULL, 10)), "source", source,
-                "scores", "total", score.voided ? json_null() : json_real(score.total),
-                "severity", score.severity, "subscales", "flags", jflags, "items_answered",
-                (int)score.answered, "items_missing", (int)score.missing, "prorated",
-                score.prorated, "voided", score.voided);
+            out->record = col_created_record(def, &score, PQgetvalue(res, 0, 1),
+                                             atoi(PQgetvalue(res, 0, 2)), PQgetvalue(res, 0, 3),
+                                             sub.completed_at,
+                                             strtoll(PQgetvalue(res, 0, 4), NULL, 10), source);
             out->status = 201;
         } else if (strcmp(outcome, "duplicate") == 0) {
             PGresult *row = NULL;
@@ -297,6 +374,8 @@ int col_response_submit(struct col_defs *defs, PGconn *conn, const struct col_pa
                             "The window for %s in study week %s has closed, and this study does "
                             "not accept late answers.",
                             def->id, PQgetvalue(res, 0, 2));
+        } else if (strcmp(outcome, "revoked") == 0) {
+            col_submit_fail(out, 401, "token-revoked", "The token has been revoked.");
         } else if (strcmp(outcome, "withdrawn") == 0) {
             col_submit_fail(out, 403, "withdrawn",
                             "This participant has withdrawn from the study; nothing more is "

@@ -10,6 +10,9 @@
 #include "col_int.h"
 #include "log.h"
 
+/* Group-commit writer threads (batch.c). */
+#define COL_WRITERS 2
+
 /* Every route the server answers, gathered from the modules' tables. */
 static struct http_route *col_collect_routes(size_t *n_out)
 {
@@ -89,11 +92,16 @@ int col_serve(const struct cfg *cfg, struct err *e)
         goto out;
     if ((rc = col_check_schema(conninfo, app.migrations, e)) != 0)
         goto out;
-    if (col_defs_new(&app.defs) != 0) {
+    if (col_defs_new(&app.defs) != 0 || col_token_cache_new(16384, &app.tokens) != 0) {
         rc = err_set(e, COL_EINIT, "out of memory");
         goto out;
     }
-    if ((rc = db_pool_new(conninfo, cfg->db_pool_size, statement_tables, &app.pool, e)) != 0)
+    /* The batch writers borrow connections too (COL_WRITERS more). */
+    if ((rc = db_pool_new(conninfo, cfg->db_pool_size + COL_WRITERS, statement_tables, &app.pool,
+                          e)) != 0)
+        goto out;
+    if (getenv("ATTUNE_NO_GROUP_COMMIT") == NULL &&
+        (rc = col_batcher_start(app.pool, COL_WRITERS, &app.batcher, e)) != 0)
         goto out;
     routes = col_collect_routes(&hcfg.n_routes);
     if (routes == NULL) {
@@ -131,8 +139,10 @@ int col_serve(const struct cfg *cfg, struct err *e)
     rc = 0;
 out:
     http_server_stop(server, 0);
+    col_batcher_stop(app.batcher);
     db_pool_free(app.pool);
     col_defs_free(app.defs);
+    col_token_cache_free(app.tokens);
     migrate_set_free(app.migrations);
     pthread_mutex_destroy(&app.migrations_lock);
     free(routes);

@@ -36,7 +36,42 @@ const struct db_statement col_statements[] = {
      " (extract(epoch FROM received_at) * 1000000)::bigint, detail"
      " FROM attune_response_store($1::uuid, $2::bigint, $3, $4, $5::timestamptz, $6,"
      " $7::bytea, $8::float8, $9::jsonb, $10, $11::text[], $12::integer, $13::integer,"
-     " $14::boolean, $15::text[], $16::float8[])"},
+     " $14::boolean, $15::text[], $16::float8[], $17::bytea)"},
+
+    /* col_batch_run: many scored responses from different requests in one
+     * statement and one commit (group commit). Each is placed by
+     * attune_placement() — as attune_response_store() places — and inserted
+     * with its item answers when it can go in as new; any other (a retry, a
+     * conflict, a refusal) comes back with inserted = false and takes the
+     * one-by-one path, attune_response_store(), which says why. */
+    {"col_response_store_batch",
+     "WITH input AS ("
+     "  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(k integer, id uuid, participant bigint,"
+     "   instrument text, version text, completed timestamptz, source text, hash text,"
+     "   total float8, severity text, flags text[], answered integer, missing integer,"
+     "   prorated boolean, items text[], vals float8[], token text)),"
+     " placed AS ("
+     "  SELECT i.*, coalesce(pl.on_time, pl.latest) AS week,"
+     "   CASE WHEN pl.on_time IS NOT NULL THEN 'on_time' ELSE 'late' END AS timing"
+     "  FROM input i CROSS JOIN LATERAL attune_placement(i.participant, i.instrument, i.version,"
+     "   i.completed, decode(i.token, 'hex')) pl"
+     "  WHERE pl.status <> 'withdrawn' AND pl.token_ok AND pl.n > 0 AND pl.version_ok"
+     "   AND pl.latest IS NOT NULL AND (pl.on_time IS NOT NULL OR pl.allow_late)),"
+     " ins AS ("
+     "  INSERT INTO responses (id, participant_id, instrument_id, instrument_version, study_week,"
+     "   completed_at, timing, source, content_hash, total_score, severity, flags,"
+     "   items_answered, items_missing, prorated)"
+     "  SELECT id, participant, instrument, version, week, completed, timing, source,"
+     "   decode(hash, 'hex'), total, severity, coalesce(flags, '{}'), answered, missing, prorated"
+     "  FROM placed ON CONFLICT DO NOTHING"
+     "  RETURNING id, study_week, timing, received_at),"
+     " items AS ("
+     "  INSERT INTO response_items (response_id, item_id, value)"
+     "  SELECT ins.id, u.item, u.value FROM ins JOIN input i ON i.id = ins.id"
+     "  CROSS JOIN LATERAL unnest(i.items, i.vals) AS u(item, value))"
+     " SELECT i.k, ins.id IS NOT NULL, ins.study_week, ins.timing,"
+     " (extract(epoch FROM ins.received_at) * 1000000)::bigint"
+     " FROM input i LEFT JOIN ins ON ins.id = i.id ORDER BY i.k"},
 
     /* col_response_submit (a retry) and the form's confirmation: a stored response */
     {"col_response_select",
@@ -69,12 +104,19 @@ const struct db_statement col_statements[] = {
      " WHERE NOT EXISTS (SELECT 1 FROM event_types e"
      " WHERE e.type = t AND (e.study_id IS NULL OR e.study_id = $1))"},
 
-    /* col_events_post: the whole batch in one statement — registry check, then
-     * insert unless a type is unknown; duplicates (same participant, time and
-     * id) are skipped by the primary key. Returns inserted rows and the
-     * unknown types (NULL when none). */
+    /* col_events_post: the whole batch in one statement — the participant
+     * still active and (when $5 is given) the token still live, the types in
+     * the study's registry, then the insert; duplicates (same participant,
+     * time and id) are skipped by the primary key. Returns inserted rows, the
+     * unknown types (NULL when none), and whether the writer may write. */
     {"col_events_insert",
-     "WITH unknown AS ("
+     "WITH auth AS ("
+     "  SELECT p.status <> 'withdrawn' AS active,"
+     "   ($5::bytea IS NULL OR EXISTS (SELECT 1 FROM participant_tokens t"
+     "    WHERE t.token_hash = $5::bytea AND t.participant_id = p.id"
+     "    AND t.revoked_at IS NULL)) AS token_ok"
+     "  FROM participants p WHERE p.id = $1::bigint),"
+     " unknown AS ("
      "  SELECT array_agg(t) AS types FROM unnest($3::text[]) AS t"
      "  WHERE NOT EXISTS (SELECT 1 FROM event_types e"
      "   WHERE e.type = t AND (e.study_id IS NULL OR e.study_id = $2))),"
@@ -84,8 +126,10 @@ const struct db_statement col_statements[] = {
      "  FROM jsonb_to_recordset($4::jsonb)"
      "   AS b(id uuid, type text, at timestamptz, duration_s float8, props jsonb)"
      "  WHERE (SELECT types FROM unknown) IS NULL"
+     "   AND (SELECT active AND token_ok FROM auth)"
      "  ON CONFLICT DO NOTHING RETURNING 1)"
-     " SELECT (SELECT count(*) FROM ins), (SELECT array_to_json(types)::text FROM unknown)"},
+     " SELECT (SELECT count(*) FROM ins), (SELECT array_to_json(types)::text FROM unknown),"
+     " (SELECT active FROM auth), (SELECT token_ok FROM auth)"},
 
     {NULL, NULL},
 };

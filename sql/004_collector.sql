@@ -71,11 +71,50 @@ CREATE VIEW participant_schedule AS SELECT * FROM attune_schedule_status(now());
 
 -- --------------------------------------------------------------- responses
 
+-- Where a response completed at `completed` would go, for one participant
+-- and instrument: the participant's status, whether `token` (the hash of the
+-- request's token, or NULL when already checked) is still live, the study's
+-- late rule, how many weeks schedule the instrument and whether all at
+-- `version`, the week whose window holds the time (on_time), the latest week
+-- whose window has opened (latest), and when the next one opens. One row, or
+-- none for an unknown participant. Shared by attune_response_store() and the
+-- collector's batched insert (collector/batch.c), so both place alike.
+CREATE FUNCTION attune_placement(participant bigint, instrument text, version text,
+                                 completed timestamptz, token bytea)
+RETURNS TABLE (status text, token_ok boolean, allow_late boolean, n bigint, version_ok boolean,
+               on_time integer, latest integer, next_open timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT p.status,
+           token IS NULL OR EXISTS (SELECT 1 FROM participant_tokens t
+                                     WHERE t.token_hash = token AND t.participant_id = p.id
+                                       AND t.revoked_at IS NULL),
+           s.allow_late,
+           count(sc.week),
+           coalesce(bool_and(sc.instrument_version = version), true),
+           max(sc.week) FILTER (WHERE w.opens <= completed AND completed < w.closes),
+           max(sc.week) FILTER (WHERE w.opens <= completed),
+           min(w.opens) FILTER (WHERE w.opens > completed)
+      FROM participants p
+      JOIN studies s ON s.id = p.study_id
+      LEFT JOIN schedule sc ON sc.study_id = p.study_id AND sc.instrument_id = instrument
+      LEFT JOIN LATERAL (
+          SELECT attune_week_start(p.enrolled_at, s.timezone, sc.week) AS opens,
+                 attune_window_close(p.enrolled_at, s.timezone, sc.week, sc.window_days) AS closes
+      ) w ON true
+     WHERE p.id = participant
+     GROUP BY p.id, s.allow_late
+$$;
+
 -- Places a scored response on its study week and stores it with its item
 -- answers, exactly once. Called by the collector (collector/responses.c) for
 -- the API, the web form, FHIR and the demo; the scores come from the
 -- instruments engine in C, the placement from here, so that the study's time
 -- zone arithmetic is PostgreSQL's. Runs as one statement: atomic on its own.
+--
+-- p_token, when not NULL, is the hash of the token the request came with:
+-- the collector keeps what never changes about a participant in memory and
+-- lets this statement check, atomically with the write, that the token is
+-- still live and the participant still active.
 --
 -- Placement: the window that holds completed_at gives the week (on time);
 -- otherwise, when the study allows late answers, the latest week whose window
@@ -87,29 +126,74 @@ CREATE VIEW participant_schedule AS SELECT * FROM attune_schedule_status(now());
 --   week-taken     another response already answers this instrument and week (its id returned)
 --   not-scheduled  the study does not schedule this instrument (version mismatch included)
 --   not-open       no window of the instrument has opened yet (detail: when the next opens)
---   not-due        the instrument has nothing left to answer now
+--   not-due        the latest opened week was answered after its window; nothing is due
 --   window-closed  the window closed and the study does not accept late answers
 --   withdrawn      the participant has withdrawn
+--   revoked        the token is no longer valid
 CREATE FUNCTION attune_response_store(
     p_id uuid, p_participant bigint, p_instrument text, p_version text,
     p_completed timestamptz, p_source text, p_hash bytea,
     p_total double precision, p_subscales jsonb, p_severity text, p_flags text[],
     p_answered integer, p_missing integer, p_prorated boolean,
-    p_items text[], p_values double precision[])
+    p_items text[], p_values double precision[], p_token bytea DEFAULT NULL)
 RETURNS TABLE (outcome text, response_id uuid, study_week integer, timing text,
                received_at timestamptz, detail text)
 LANGUAGE plpgsql AS $$
 DECLARE
-    part record;
+    pl record;
     old record;
-    sc record;
-    on_time_week integer;
-    late_week integer;
-    next_open timestamptz;
     v_week integer;
     v_timing text;
     v_received timestamptz;
+    v_fail text;
 BEGIN
+    SELECT * INTO pl FROM attune_placement(p_participant, p_instrument, p_version, p_completed,
+                                           p_token);
+    IF NOT FOUND OR pl.status = 'withdrawn' THEN
+        RETURN QUERY SELECT 'withdrawn', NULL::uuid, NULL::integer, NULL::text,
+                            NULL::timestamptz, NULL::text;
+        RETURN;
+    END IF;
+    IF NOT pl.token_ok THEN
+        RETURN QUERY SELECT 'revoked', NULL::uuid, NULL::integer, NULL::text,
+                            NULL::timestamptz, NULL::text;
+        RETURN;
+    END IF;
+
+    IF pl.n = 0 OR NOT pl.version_ok THEN
+        v_fail := 'not-scheduled';
+    ELSIF pl.latest IS NULL THEN
+        v_fail := 'not-open';
+    ELSIF pl.on_time IS NOT NULL THEN
+        v_week := pl.on_time;
+        v_timing := 'on_time';
+    ELSIF pl.allow_late THEN
+        v_week := pl.latest;
+        v_timing := 'late';
+    ELSE
+        v_fail := 'window-closed';
+    END IF;
+
+    IF v_fail IS NULL THEN
+        INSERT INTO responses AS r (id, participant_id, instrument_id, instrument_version,
+                                    study_week, completed_at, timing, source, content_hash,
+                                    total_score, subscale_scores, severity, flags, items_answered,
+                                    items_missing, prorated)
+        VALUES (p_id, p_participant, p_instrument, p_version, v_week, p_completed, v_timing,
+                p_source, p_hash, p_total, coalesce(p_subscales, '{}'), p_severity,
+                coalesce(p_flags, '{}'), p_answered, p_missing, p_prorated)
+        ON CONFLICT DO NOTHING
+        RETURNING r.received_at INTO v_received;
+        IF FOUND THEN
+            INSERT INTO response_items (response_id, item_id, value)
+            SELECT p_id, i.item, i.value FROM unnest(p_items, p_values) AS i(item, value);
+            RETURN QUERY SELECT 'created', p_id, v_week, v_timing, v_received, NULL::text;
+            RETURN;
+        END IF;
+    END IF;
+
+    -- Not stored. A retry of a stored response is recognised first, whatever
+    -- else has changed since (a window that closed in the meantime, say).
     SELECT * INTO old FROM responses r WHERE r.id = p_id;
     IF FOUND THEN
         IF old.participant_id = p_participant AND old.content_hash = p_hash THEN
@@ -121,102 +205,18 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-
-    SELECT p.status, p.enrolled_at, p.study_id, s.timezone, s.allow_late INTO part
-      FROM participants p JOIN studies s ON s.id = p.study_id
-     WHERE p.id = p_participant;
-    IF NOT FOUND OR part.status = 'withdrawn' THEN
-        RETURN QUERY SELECT 'withdrawn', NULL::uuid, NULL::integer, NULL::text,
-                            NULL::timestamptz, NULL::text;
+    IF v_fail IS NOT NULL THEN
+        RETURN QUERY SELECT v_fail, NULL::uuid, pl.latest, NULL::text, NULL::timestamptz,
+                            CASE WHEN v_fail = 'not-open' THEN
+                                to_char(pl.next_open AT TIME ZONE 'UTC',
+                                        'YYYY-MM-DD"T"HH24:MI:SS"Z"') END;
         RETURN;
     END IF;
-
-    FOR sc IN
-        SELECT s.week, s.instrument_version,
-               attune_week_start(part.enrolled_at, part.timezone, s.week) AS opens,
-               attune_window_close(part.enrolled_at, part.timezone, s.week, s.window_days) AS closes
-          FROM schedule s
-         WHERE s.study_id = part.study_id AND s.instrument_id = p_instrument
-         ORDER BY s.week
-    LOOP
-        IF sc.instrument_version <> p_version THEN
-            RETURN QUERY SELECT 'not-scheduled', NULL::uuid, NULL::integer, NULL::text,
-                                NULL::timestamptz, 'version'::text;
-            RETURN;
-        END IF;
-        IF sc.opens <= p_completed THEN
-            late_week := sc.week;
-            IF p_completed < sc.closes THEN
-                on_time_week := sc.week;
-            END IF;
-        ELSIF next_open IS NULL THEN
-            next_open := sc.opens;
-        END IF;
-    END LOOP;
-
-    IF late_week IS NULL THEN
-        IF next_open IS NULL THEN
-            RETURN QUERY SELECT 'not-scheduled', NULL::uuid, NULL::integer, NULL::text,
-                                NULL::timestamptz, NULL::text;
-        ELSE
-            RETURN QUERY SELECT 'not-open', NULL::uuid, NULL::integer, NULL::text,
-                                NULL::timestamptz,
-                                to_char(next_open AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
-        END IF;
-        RETURN;
-    END IF;
-
-    IF on_time_week IS NOT NULL THEN
-        v_week := on_time_week;
-        v_timing := 'on_time';
-    ELSE
-        IF NOT part.allow_late THEN
-            RETURN QUERY SELECT 'window-closed', NULL::uuid, late_week, NULL::text,
-                                NULL::timestamptz, NULL::text;
-            RETURN;
-        END IF;
-        v_week := late_week;
-        v_timing := 'late';
-    END IF;
-
-    INSERT INTO responses AS r (id, participant_id, instrument_id, instrument_version, study_week,
-                                completed_at, timing, source, content_hash, total_score,
-                                subscale_scores, severity, flags, items_answered, items_missing,
-                                prorated)
-    VALUES (p_id, p_participant, p_instrument, p_version, v_week, p_completed, v_timing, p_source,
-            p_hash, p_total, coalesce(p_subscales, '{}'), p_severity, coalesce(p_flags, '{}'),
-            p_answered, p_missing, p_prorated)
-    ON CONFLICT DO NOTHING
-    RETURNING r.received_at INTO v_received;
-
-    IF NOT FOUND THEN
-        -- A conflict on the id (a concurrent retry) or on the week.
-        SELECT * INTO old FROM responses r WHERE r.id = p_id;
-        IF FOUND THEN
-            IF old.participant_id = p_participant AND old.content_hash = p_hash THEN
-                RETURN QUERY SELECT 'duplicate', old.id, old.study_week, old.timing,
-                                    old.received_at, NULL::text;
-            ELSE
-                RETURN QUERY SELECT 'id-conflict', p_id, NULL::integer, NULL::text,
-                                    NULL::timestamptz, NULL::text;
-            END IF;
-            RETURN;
-        END IF;
-        SELECT * INTO old FROM responses r
-         WHERE r.participant_id = p_participant AND r.instrument_id = p_instrument
-           AND r.study_week = v_week;
-        IF v_timing = 'late' THEN
-            RETURN QUERY SELECT 'not-due', old.id, v_week, NULL::text, NULL::timestamptz,
-                                NULL::text;
-        ELSE
-            RETURN QUERY SELECT 'week-taken', old.id, v_week, NULL::text, NULL::timestamptz,
-                                NULL::text;
-        END IF;
-        RETURN;
-    END IF;
-
-    INSERT INTO response_items (response_id, item_id, value)
-    SELECT p_id, i.item, i.value FROM unnest(p_items, p_values) AS i(item, value);
-
-    RETURN QUERY SELECT 'created', p_id, v_week, v_timing, v_received, NULL::text;
+    -- The week is taken by another response (or, for a late answer, the
+    -- latest opened week was answered: nothing is due).
+    SELECT * INTO old FROM responses r
+     WHERE r.participant_id = p_participant AND r.instrument_id = p_instrument
+       AND r.study_week = v_week;
+    RETURN QUERY SELECT CASE v_timing WHEN 'late' THEN 'not-due' ELSE 'week-taken' END,
+                        old.id, v_week, NULL::text, NULL::timestamptz, NULL::text;
 END $$;
