@@ -144,6 +144,7 @@ int ins_answers_from_json(const struct ins_definition *def, const json_t *obj,
                           struct ins_answers **out, struct ins_problems *p, struct err *e)
 {
     struct ins_answers *a = NULL;
+    unsigned char *tried = NULL; /* items given a non-null value, valid or not */
     const char *key;
     json_t *val;
     int rc, bad = 0;
@@ -158,22 +159,25 @@ int ins_answers_from_json(const struct ins_definition *def, const json_t *obj,
     }
     if ((rc = ins_answers_new(def, &a, e)) != 0)
         return rc;
-    json_object_foreach((json_t *)obj, key, val)
-    {
+    tried = calloc(def->n_items, 1);
+    if (tried == NULL) {
+        ins_answers_free(a);
+        return err_set(e, INS_ENOMEM, "out of memory");
+    }
+    json_object_foreach((json_t *)obj, key, val) {
+        const struct ins_item *it = ins_definition_item(def, key);
         char ptr[256];
         ins_pointer(ptr, sizeof ptr, "", key);
-        if (json_is_null(val)) {
-            /* Not answered; but the key must still name an item. */
-            if (ins_definition_item(def, key) == NULL)
-                bad |= ins_answers_set(a, key, 0, ptr, p) != 0;
+        if (it == NULL) {
+            /* Unknown, whatever the value; reported by ins_answers_set. */
+            bad |= ins_answers_set(a, key, 0, ptr, p) != 0;
             continue;
         }
+        if (json_is_null(val))
+            continue; /* not answered */
+        tried[it - def->items] = 1;
         if (!json_is_number(val)) {
             char detail[160];
-            if (ins_definition_item(def, key) == NULL) {
-                bad |= ins_answers_set(a, key, 0, ptr, p) != 0;
-                continue;
-            }
             snprintf(detail, sizeof detail,
                      "The answer is %s; answers are the chosen option's numeric value.",
                      json_is_string(val)    ? "a string"
@@ -181,13 +185,25 @@ int ins_answers_from_json(const struct ins_definition *def, const json_t *obj,
                      : json_is_array(val)   ? "an array"
                                             : "an object");
             ins_problem(p, INS_PROBLEM_NOT_A_NUMBER, key, ptr, detail,
-                        "answer for item \"%.64s\" is not a number", key);
+                        "answer for item \"%s\" is not a number", key);
             bad = 1;
             continue;
         }
         bad |= ins_answers_set(a, key, json_number_value(val), ptr, p) != 0;
     }
-    bad |= ins_answers_check(a, p) != 0;
+    /* Required items with no answer at all: a wrong answer is reported once, above. */
+    for (size_t i = 0; i < def->n_items; i++) {
+        const struct ins_item *it = &def->items[i];
+        char ptr[256];
+        if (!it->required || a->present[i] || tried[i])
+            continue;
+        ins_pointer(ptr, sizeof ptr, "", it->id);
+        ins_problem(p, INS_PROBLEM_REQUIRED_MISSING, it->id, ptr,
+                    "The item is required and has no answer.",
+                    "missing answer for required item \"%s\"", it->id);
+        bad = 1;
+    }
+    free(tried);
     if (bad) {
         ins_answers_free(a);
         return INS_EANSWERS;
