@@ -164,7 +164,8 @@ int ins_answers_from_json(const struct ins_definition *def, const json_t *obj,
         ins_answers_free(a);
         return err_set(e, INS_ENOMEM, "out of memory");
     }
-    json_object_foreach((json_t *)obj, key, val) {
+    json_object_foreach((json_t *)obj, key, val)
+    {
         const struct ins_item *it = ins_definition_item(def, key);
         char ptr[256];
         ins_pointer(ptr, sizeof ptr, "", key);

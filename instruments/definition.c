@@ -247,7 +247,7 @@ static int ins_loinc_member(struct ins_parse *ps, const json_t *obj, const char 
         return rc;
     ins_pointer(p, sizeof p, path, "loinc");
     if (answer ? !ins_valid_loinc_answer(*out) : !ins_valid_loinc(*out))
-        return ins_bad(ps, p, "\"%s\" is not a LOINC %s code", *out, answer ? "answer" : "");
+        return ins_bad(ps, p, "\"%s\" is not a LOINC %s", *out, answer ? "answer code" : "code");
     ps->loinc_codes++;
     return 0;
 }

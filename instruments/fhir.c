@@ -274,6 +274,7 @@ int ins_fhir_questionnaire(const struct ins_definition *def, const struct ins_te
 struct ins_fhir_read {
     const struct ins_definition *def;
     struct ins_answers *answers;
+    unsigned char *tried; /* items given an answer, valid or not */
     struct ins_problems *p;
     int bad;
 };
@@ -421,6 +422,8 @@ static void ins_fhir_walk(struct ins_fhir_read *rd, const json_t *items, const c
             continue; /* a group, a display item, or a score the engine recomputes */
         snprintf(sp, sizeof sp, "%s/answer", ptr);
         it = ins_definition_item(rd->def, link);
+        if (it != NULL && json_array_size(answer) > 0)
+            rd->tried[it - rd->def->items] = 1;
         if (it == NULL) {
             char detail[200];
             rd->bad = 1;
@@ -445,8 +448,10 @@ static int ins_fhir_parse_canonical(const char *url, char *id, size_t id_size, c
     for (seg = end; seg > url && seg[-1] != '/'; seg--)
         ;
     len = (size_t)(end - seg);
-    if (len == 0 || len >= id_size || seg - url < 15 ||
-        strncmp(seg - 15, "/Questionnaire/", 15) != 0)
+    /* An absolute canonical ".../Questionnaire/<id>", or a relative reference. */
+    if (len == 0 || len >= id_size ||
+        !((seg - url >= 15 && strncmp(seg - 15, "/Questionnaire/", 15) == 0) ||
+          (seg - url == 14 && strncmp(url, "Questionnaire/", 14) == 0)))
         return -1;
     memcpy(id, seg, len);
     id[len] = '\0';
@@ -499,17 +504,24 @@ int ins_fhir_response_read(const struct ins_registry *reg, const json_t *qr,
     }
     if ((rc = ins_answers_new(rd.def, &rd.answers, e)) != 0)
         return rc;
+    rd.tried = calloc(rd.def->n_items, 1);
+    if (rd.tried == NULL) {
+        ins_answers_free(rd.answers);
+        return err_set(e, INS_ENOMEM, "out of memory");
+    }
     if (json_object_get(qr, "item") != NULL)
         ins_fhir_walk(&rd, json_object_get(qr, "item"), "/item", 0);
     for (size_t i = 0; i < rd.def->n_items; i++) {
         double v;
-        if (rd.def->items[i].required && !ins_answers_get(rd.answers, i, &v)) {
+        /* An item answered wrongly is reported once, above. */
+        if (rd.def->items[i].required && !rd.tried[i] && !ins_answers_get(rd.answers, i, &v)) {
             rd.bad = 1;
             ins_problem(p, INS_PROBLEM_REQUIRED_MISSING, rd.def->items[i].id, "/item",
                         "The item is required and has no answer.",
                         "missing answer for required item \"%s\"", rd.def->items[i].id);
         }
     }
+    free(rd.tried);
     if (rd.bad) {
         ins_answers_free(rd.answers);
         return err_set(e, INS_EANSWERS, "the QuestionnaireResponse has problems");

@@ -676,6 +676,14 @@ static int ins_redcap_row(struct ins_redcap_ctx *cx, struct ins_redcap_form *fm,
         if (rc != 0)
             goto out;
     }
+    /* Rich-text section headers and notes become plain text, and say so. */
+    if (fm->meta == NULL && ins_redcap_plain(f[RC_SECTION]) &&
+        (rc = ins_redcap_note(cx, line, form, var,
+                              "HTML markup removed from the section header")) != 0)
+        goto out;
+    if (fm->meta == NULL && ins_redcap_plain(f[RC_NOTE]) &&
+        (rc = ins_redcap_note(cx, line, form, var, "HTML markup removed from the field note")) != 0)
+        goto out;
     if (f[RC_SECTION][0] != '\0') {
         int is_instructions =
             attune != NULL ? json_is_true(json_object_get(attune, "instructions_header")) : first;

@@ -19,9 +19,9 @@
 #include "ins.h"
 #include "tap.h"
 
-#define DATA_DIR    ATTUNE_SOURCE_ROOT "/tests/unit/data/scoring"
-#define DEFS_DIR    ATTUNE_SOURCE_ROOT "/instruments/definitions"
-#define TOLERANCE   1e-9
+#define DATA_DIR  ATTUNE_SOURCE_ROOT "/tests/unit/data/scoring"
+#define DEFS_DIR  ATTUNE_SOURCE_ROOT "/instruments/definitions"
+#define TOLERANCE 1e-9
 
 static int mismatches;
 
@@ -73,13 +73,15 @@ static void check_result(const struct ins_result *r, const json_t *expect)
     const char *key, *id;
     json_t *want, *w;
 
-    json_object_foreach((json_t *)expect, key, want) {
+    json_object_foreach((json_t *)expect, key, want)
+    {
         if (strcmp(key, "total") == 0) {
             check_number("total", t ? t->value : NAN, want);
         } else if (strcmp(key, "band") == 0) {
             check_label("band", t ? t->band : NULL, want);
         } else if (strcmp(key, "scores") == 0 || strcmp(key, "bands") == 0) {
-            json_object_foreach(want, id, w) {
+            json_object_foreach(want, id, w)
+            {
                 const struct ins_score_result *sr = score_of(r, id);
                 char what[128];
                 snprintf(what, sizeof what, "%s.%s", key, id);
@@ -91,7 +93,8 @@ static void check_result(const struct ins_result *r, const json_t *expect)
                     check_label(what, sr->band, w);
             }
         } else if (strcmp(key, "cutoffs") == 0) {
-            json_object_foreach(want, id, w) {
+            json_object_foreach(want, id, w)
+            {
                 size_t c;
                 int wv = json_is_null(w) ? -1 : json_is_true(w) ? 1 : 0;
                 for (c = 0; c < r->def->n_cutoffs && strcmp(r->def->cutoffs[c].id, id) != 0; c++)
@@ -106,10 +109,10 @@ static void check_result(const struct ins_result *r, const json_t *expect)
             size_t i;
             if (json_array_size(want) != r->n_flags)
                 miss("flags: got %zu, want %zu", r->n_flags, json_array_size(want));
-            json_array_foreach(want, i, w) {
+            json_array_foreach(want, i, w)
+            {
                 if (i < r->n_flags && strcmp(r->flags[i]->id, json_string_value(w)) != 0)
-                    miss("flags[%zu]: got %s, want %s", i, r->flags[i]->id,
-                         json_string_value(w));
+                    miss("flags[%zu]: got %s, want %s", i, r->flags[i]->id, json_string_value(w));
             }
         } else if (strcmp(key, "items_answered") == 0 || strcmp(key, "items_missing") == 0) {
             size_t got = key[6] == 'a' ? r->items_answered : r->items_missing;
@@ -133,7 +136,8 @@ static void check_problems(const struct ins_problems *p, const json_t *want)
 
     if (json_array_size(want) != p->n)
         miss("problems: got %zu, want %zu", p->n, json_array_size(want));
-    json_array_foreach(want, i, w) {
+    json_array_foreach(want, i, w)
+    {
         const char *ptr = json_string_value(json_object_get(w, "pointer"));
         const char *code = json_string_value(json_object_get(w, "code"));
         if (i >= p->n)
@@ -231,10 +235,12 @@ int main(void)
         def = ins_registry_find(reg, json_string_value(json_object_get(doc, "instrument")),
                                 json_string_value(json_object_get(doc, "version")));
         cases = json_object_get(doc, "cases");
-        if (ok(def != NULL && json_array_size(cases) > 0, "%s names a shipped instrument and has "
-                                                          "cases",
+        if (ok(def != NULL && json_array_size(cases) > 0,
+               "%s names a shipped instrument and has "
+               "cases",
                names[f]))
-            json_array_foreach(cases, i, c) {
+            json_array_foreach(cases, i, c)
+            {
                 run_case(def, names[f], c, p);
                 n_cases++;
             }
