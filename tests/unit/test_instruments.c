@@ -323,8 +323,9 @@ static void test_answers(const struct ins_registry *reg, struct ins_problems *p)
     ok(ins_answers_from_json(gad7, big, &a, p, &e) == INS_EINVAL && a == NULL,
        "more than %d keys is refused outright", INS_MAX_ANSWER_KEYS);
     json_decref(big);
-    ok(ins_answers_from_json(gad7, json_array(), &a, p, &e) == INS_EINVAL,
-       "answers must be an object");
+    big = json_array();
+    ok(ins_answers_from_json(gad7, big, &a, p, &e) == INS_EINVAL, "answers must be an object");
+    json_decref(big);
 
     /* Past INS_MAX_PROBLEMS, problems are counted, not kept. */
     big = json_object();
