@@ -17,7 +17,8 @@
  * Pure C on jansson, libcsv and libsodium (the SHA-256 of each file): no
  * database, no network, no logging, no globals. Every function is
  * thread-safe on distinct objects; a loaded registry may be read by many
- * threads at once.
+ * threads at once. The caller calls sodium_init() once before loading (main()
+ * does), and numbers are parsed and printed in the C locale main() pins.
  *
  * Errors: functions return 0 or a negative INS_E* code and fill the
  * caller-owned struct err (common/err.h). Definition errors name the file and
