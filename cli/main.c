@@ -79,6 +79,26 @@ static const struct cli_command cli_commands[] = {
      "\n"
      "  --seed N          random seed (default 1)\n"
      "  --participants N  participants (default 280)\n"},
+    {"instruments", cli_instruments, "list, check, score and convert instrument definitions",
+     "attune instruments ACTION [options]\n"
+     "\n"
+     "  list                         the definitions in instruments_dir, with checksums\n"
+     "  show ID [--version V]        a definition as canonical JSON\n"
+     "  check FILE                   load one definition file and report what is wrong\n"
+     "  score ID [--version V]       score answers read as JSON on standard input,\n"
+     "                               {\"<item id>\": <value>, ...}; prints scores, band and\n"
+     "                               flags as JSON, or every problem (exit 1)\n"
+     "  import-redcap FILE.csv       turn each form of a REDCap data dictionary into a\n"
+     "        [--out DIR] [--version V]  definition (to DIR, or standard output); what\n"
+     "                               cannot be translated is listed on standard error\n"
+     "  export-redcap ID [--version V]   the definition as a REDCap data dictionary\n"
+     "  export-fhir ID [--version V] [--texts FILE]\n"
+     "                               the definition as a FHIR R4 Questionnaire; --texts\n"
+     "                               adds a study's item texts to a scoring key\n"
+     "\n"
+     "Without --version the latest version is used. Definitions are read from\n"
+     "ATTUNE_INSTRUMENTS_DIR (default data_dir/instruments/definitions); see\n"
+     "docs/instruments.md for the format.\n"},
     {"version", cli_version, "print the version", "attune version\n"},
 };
 

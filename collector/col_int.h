@@ -78,11 +78,11 @@ void col_defs_free(struct col_defs *defs);
  * the study does not schedule the instrument, or a negative db_status.
  */
 int col_defs_scheduled(struct col_defs *defs, PGconn *conn, const char *study,
-                       const char *instrument, const struct col_def **out, struct err *e);
+                       const char *instrument, const struct ins_definition **out, struct err *e);
 
 /* The definition id@version, loaded on first use. 1, 0 (unknown) or <0. */
 int col_defs_get(struct col_defs *defs, PGconn *conn, const char *id, const char *version,
-                 const struct col_def **out, struct err *e);
+                 const struct ins_definition **out, struct err *e);
 
 /* ---- group commit (batch.c) ---- */
 

@@ -32,6 +32,7 @@ enum {
 struct col_defs;
 struct col_token_cache;
 struct col_batcher;
+struct ins_registry;
 
 struct col_app {
     const struct cfg *cfg;
@@ -39,6 +40,7 @@ struct col_app {
     struct col_defs *defs; /* instrument definitions, loaded from the database on use */
     struct col_token_cache *tokens; /* participants by token hash (col_int.h) */
     struct col_batcher *batcher;    /* group commit of responses (batch.c) */
+    struct ins_registry *registry;  /* definitions from instruments_dir (FHIR responses) */
     struct migration_set *migrations; /* what this program expects */
     pthread_mutex_t migrations_lock;  /* migrate_check() writes into the set */
     time_t started;

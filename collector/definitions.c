@@ -8,6 +8,7 @@
  * created).
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,12 +18,12 @@
 
 struct col_defs_entry {
     char *id, *version;
-    struct col_def *def;
+    struct ins_definition *def;
 };
 
 struct col_defs_sched {
     char *study, *instrument;
-    const struct col_def *def;
+    const struct ins_definition *def;
 };
 
 struct col_defs {
@@ -51,7 +52,7 @@ void col_defs_free(struct col_defs *defs)
     for (size_t i = 0; i < defs->n_defs; i++) {
         free(defs->defs[i].id);
         free(defs->defs[i].version);
-        col_def_free(defs->defs[i].def);
+        ins_definition_free(defs->defs[i].def);
     }
     for (size_t i = 0; i < defs->n_sched; i++) {
         free(defs->sched[i].study);
@@ -61,7 +62,7 @@ void col_defs_free(struct col_defs *defs)
     free(defs);
 }
 
-static const struct col_def *col_defs_find(struct col_defs *defs, const char *id,
+static const struct ins_definition *col_defs_find(struct col_defs *defs, const char *id,
                                            const char *version)
 {
     for (size_t i = 0; i < defs->n_defs; i++)
@@ -71,12 +72,13 @@ static const struct col_def *col_defs_find(struct col_defs *defs, const char *id
 }
 
 int col_defs_get(struct col_defs *defs, PGconn *conn, const char *id, const char *version,
-                 const struct col_def **out, struct err *e)
+                 const struct ins_definition **out, struct err *e)
 {
     const char *params[2] = {id, version};
     PGresult *res = NULL;
     json_t *root = NULL;
-    struct col_def *def = NULL;
+    struct ins_definition *def = NULL;
+    char name[160];
     json_error_t jerr;
     int rc;
 
@@ -89,7 +91,8 @@ int col_defs_get(struct col_defs *defs, PGconn *conn, const char *id, const char
     if (rc <= 0)
         goto out;
     root = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
-    if (root == NULL || col_def_parse(root, &def, e) != 0) {
+    snprintf(name, sizeof name, "%s@%s (registered)", id, version);
+    if (root == NULL || ins_definition_from_json(root, name, &def, e) != 0) {
         if (root == NULL)
             err_set(e, DB_EHARD, "registered definition %s@%s is not JSON: %s", id, version,
                     jerr.text);
@@ -120,14 +123,14 @@ int col_defs_get(struct col_defs *defs, PGconn *conn, const char *id, const char
     }
     rc = 1;
 out:
-    col_def_free(def);
+    ins_definition_free(def);
     json_decref(root);
     PQclear(res);
     return rc;
 }
 
 int col_defs_scheduled(struct col_defs *defs, PGconn *conn, const char *study,
-                       const char *instrument, const struct col_def **out, struct err *e)
+                       const char *instrument, const struct ins_definition **out, struct err *e)
 {
     const char *params[2] = {study, instrument};
     PGresult *res = NULL;

@@ -21,20 +21,23 @@
 
 #include "col_int.h"
 
-#define COL_LOINC_SYSTEM "http://loinc.org"
-#define COL_ITEM_WEIGHT  "http://hl7.org/fhir/StructureDefinition/itemWeight"
+static const struct col_participant *req_participant(const struct http_request *req)
+{
+    return req->auth;
+}
 
 static void col_fhir_questionnaire(struct http_request *req, struct http_reply *rep)
 {
     struct col_app *app = col_app_of(req);
     const char *id = http_path_param(req, "id");
     const char *version = http_query(req, "version");
-    const struct col_def *def = NULL;
+    const struct ins_definition *def = NULL;
     PGresult *res = NULL;
-    json_t *items, *q;
-    char url[512];
+    json_t *q = NULL;
+    char base[512];
     PGconn *conn;
     struct err e;
+    size_t bl;
     int rc;
 
     err_clear(&e);
@@ -63,39 +66,14 @@ static void col_fhir_questionnaire(struct http_request *req, struct http_reply *
                      "No instrument \"%s\" is registered in this database.", id);
         return;
     }
-    items = json_array();
-    for (size_t i = 0; i < def->n_items; i++) {
-        const struct col_item *it = &def->items[i];
-        json_t *options = json_array(), *item;
-        for (size_t j = 0; j < it->n_options; j++) {
-            char code[40];
-            snprintf(code, sizeof code, "%g", it->options[j].value);
-            json_array_append_new(
-                options,
-                json_pack("{s:{s:s, s:s}, s:[{s:s, s:f}]}", "valueCoding", "code", code,
-                          "display", it->options[j].label, "extension", "url", COL_ITEM_WEIGHT,
-                          "valueDecimal", it->options[j].value));
-        }
-        item = json_pack("{s:s, s:s, s:b, s:o}", "linkId", it->id, "type", "choice", "required",
-                         def->max_missing == 0, "answerOption", options);
-        json_object_set_new(item, "text",
-                            json_string(it->text ? it->text : "(text supplied by the study)"));
-        if (it->loinc)
-            json_object_set_new(
-                item, "code",
-                json_pack("[{s:s, s:s}]", "system", COL_LOINC_SYSTEM, "code", it->loinc));
-        json_array_append_new(items, item);
+    snprintf(base, sizeof base, "%s", app->cfg->public_url ? app->cfg->public_url : "");
+    bl = strlen(base);
+    while (bl > 0 && base[bl - 1] == '/')
+        base[--bl] = '\0';
+    if (ins_fhir_questionnaire(def, NULL, base, &q, &e) != 0) {
+        http_problem(rep, 500, "internal", NULL, NULL, "The Questionnaire could not be made.");
+        return;
     }
-    snprintf(url, sizeof url, "%s/fhir/Questionnaire/%s",
-             app->cfg->public_url ? app->cfg->public_url : "", def->id);
-    q = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "resourceType", "Questionnaire", "id",
-                  def->id, "url", url, "version", def->version, "title", def->title, "status",
-                  "active", "item", items);
-    if (def->loinc)
-        json_object_set_new(
-            q, "code", json_pack("[{s:s, s:s}]", "system", COL_LOINC_SYSTEM, "code", def->loinc));
-    if (def->notice)
-        json_object_set_new(q, "copyright", json_string(def->notice));
     http_reply_json(rep, 200, q);
     rep->content_type = "application/fhir+json";
 }
@@ -125,15 +103,17 @@ static void col_fhir_identifier_uuid(const char *system, const char *value, char
  * Problems are appended with pointers into the FHIR resource. *link_index
  * maps each answer to its /item/N index for the engine's problems.
  */
-static json_t *col_fhir_to_submission(json_t *qr, json_t *errors, json_t **link_index)
+static json_t *col_fhir_to_submission(const struct ins_registry *registry, json_t *qr,
+                                      json_t *errors, json_t **link_index,
+                                      const char **version_out)
 {
     const char *rt = json_string_value(json_object_get(qr, "resourceType"));
-    const char *canonical = json_string_value(json_object_get(qr, "questionnaire"));
     const char *status = json_string_value(json_object_get(qr, "status"));
     const char *authored = json_string_value(json_object_get(qr, "authored"));
     json_t *ident = json_object_get(qr, "identifier"), *items = json_object_get(qr, "item");
     json_t *answers = json_object(), *index = json_object(), *sub = NULL, *it;
     char instrument[64] = "", id[37] = "";
+    const char *canonical = json_string_value(json_object_get(qr, "questionnaire"));
     size_t i;
 
     if (!json_is_object(qr)) {
@@ -144,23 +124,8 @@ static json_t *col_fhir_to_submission(json_t *qr, json_t *errors, json_t **link_
         col_error_add(errors, "/resourceType", "\"resourceType\" must be \"QuestionnaireResponse\"");
     if (status == NULL || strcmp(status, "completed") != 0)
         col_error_add(errors, "/status", "only a \"completed\" QuestionnaireResponse is taken in");
-    if (canonical == NULL) {
+    if (canonical == NULL)
         col_error_add(errors, "/questionnaire", "\"questionnaire\" (a canonical URL) is required");
-    } else {
-        const char *q = strstr(canonical, "Questionnaire/");
-        size_t n;
-        if (q == NULL) {
-            col_error_add(errors, "/questionnaire",
-                          "\"questionnaire\" must be a URL ending in Questionnaire/<id>");
-        } else {
-            q += strlen("Questionnaire/");
-            n = strcspn(q, "|/");
-            if (n == 0 || n >= sizeof instrument)
-                col_error_add(errors, "/questionnaire", "the questionnaire id is not valid");
-            else
-                snprintf(instrument, sizeof instrument, "%.*s", (int)n, q);
-        }
-    }
     if (json_is_array(ident))
         ident = json_array_get(ident, 0); /* R5 style arrays are accepted too */
     if (!json_is_object(ident) || !json_is_string(json_object_get(ident, "value")) ||
@@ -179,48 +144,40 @@ static json_t *col_fhir_to_submission(json_t *qr, json_t *errors, json_t **link_
     }
     if (authored == NULL)
         col_error_add(errors, "/authored", "\"authored\" (when it was completed) is required");
-    if (!json_is_array(items) || json_array_size(items) > 500) {
-        col_error_add(errors, "/item", "\"item\" must be an array of answered items");
-    } else {
+    if (json_is_array(items))
         json_array_foreach(items, i, it)
         {
             const char *link = json_string_value(json_object_get(it, "linkId"));
-            json_t *ans = json_object_get(it, "answer"), *a0, *coding;
-            char ptr[64];
-            snprintf(ptr, sizeof ptr, "/item/%zu", i);
-            if (link == NULL) {
-                snprintf(ptr, sizeof ptr, "/item/%zu/linkId", i);
-                col_error_add(errors, ptr, "\"linkId\" is required");
-                continue;
-            }
-            json_object_set_new(index, link, json_integer((json_int_t)i));
-            if (ans == NULL || (json_is_array(ans) && json_array_size(ans) == 0))
-                continue; /* unanswered: the missing-item rule decides */
-            if (!json_is_array(ans) || json_array_size(ans) != 1) {
-                snprintf(ptr, sizeof ptr, "/item/%zu/answer", i);
-                col_error_add(errors, ptr, "each item takes exactly one answer");
-                continue;
-            }
-            a0 = json_array_get(ans, 0);
-            coding = json_object_get(a0, "valueCoding");
-            if (json_is_integer(json_object_get(a0, "valueInteger"))) {
-                json_object_set_new(answers, link, json_integer(json_integer_value(
-                                                       json_object_get(a0, "valueInteger"))));
-            } else if (json_is_object(coding) && json_is_string(json_object_get(coding, "code"))) {
-                const char *code = json_string_value(json_object_get(coding, "code"));
-                char *end;
-                double x = strtod(code, &end);
-                /* A code that is not a number goes to the engine as text, which
-                 * refuses it with the other answers' problems. */
-                if (*end != '\0' || end == code)
-                    json_object_set_new(answers, link, json_string(code));
-                else
-                    json_object_set_new(answers, link, json_real(x));
-            } else {
-                snprintf(ptr, sizeof ptr, "/item/%zu/answer/0", i);
-                col_error_add(errors, ptr, "an answer is a valueCoding or a valueInteger");
-            }
+            if (link != NULL)
+                json_object_set_new(index, link, json_integer((json_int_t)i));
         }
+    /* The items, by the instruments engine: linkIds, valueCoding (by LOINC
+     * answer code or option value) or valueInteger / valueDecimal. */
+    {
+        struct ins_problems *p = calloc(1, sizeof *p);
+        const struct ins_definition *def = NULL;
+        struct ins_answers *a = NULL;
+        struct err e;
+        int rc;
+        err_clear(&e);
+        if (p == NULL || registry == NULL) {
+            col_error_add(errors, "/questionnaire", "no instrument definitions are loaded");
+        } else if ((rc = ins_fhir_response_read(registry, qr, &def, &a, p, &e)) == 0) {
+            snprintf(instrument, sizeof instrument, "%s", def->id);
+            *version_out = def->version;
+            json_decref(answers);
+            answers = ins_answers_to_json(a);
+        } else if (rc == INS_EANSWERS || rc == INS_ENOTFOUND) {
+            json_t *list = ins_problems_to_json(p, "");
+            json_array_extend(errors, list);
+            json_decref(list);
+            if (rc == INS_ENOTFOUND && p->n == 0)
+                col_error_add(errors, "/questionnaire", "no such questionnaire");
+        } else {
+            col_error_add(errors, "", "%s", e.message);
+        }
+        ins_answers_free(a);
+        free(p);
     }
     sub = json_pack("{s:s, s:s, s:O, s:s}", "id", id[0] ? id : "-", "instrument",
                     instrument[0] ? instrument : "-", "answers", answers, "completed_at",
@@ -268,12 +225,36 @@ static void col_fhir_response_post(struct http_request *req, struct http_reply *
 {
     struct col_app *app = col_app_of(req);
     json_t *errors = json_array(), *index = NULL, *sub;
+    const char *version = NULL;
     struct col_submit s;
     PGconn *conn;
     struct err e;
+    int rc;
 
     memset(&s, 0, sizeof s);
-    sub = col_fhir_to_submission(req->json, errors, &index);
+    sub = col_fhir_to_submission(app->registry, req->json, errors, &index, &version);
+    if (json_array_size(errors) == 0 && sub != NULL) {
+        /* The Questionnaire's version must be the one the study schedules. */
+        const struct ins_definition *scheduled = NULL;
+        const char *instrument = json_string_value(json_object_get(sub, "instrument"));
+        err_clear(&e);
+        conn = db_pool_acquire(app->pool, 5000, &e);
+        if (conn == NULL) {
+            col_reply_db_error(rep, &e);
+            goto out;
+        }
+        rc = col_defs_scheduled(app->defs, conn, req_participant(req)->study, instrument,
+                                &scheduled, &e);
+        db_pool_release(app->pool, conn);
+        if (rc < 0) {
+            col_reply_db_error(rep, &e);
+            goto out;
+        }
+        if (rc == 1 && version != NULL && strcmp(scheduled->version, version) != 0)
+            col_error_add(errors, "/questionnaire",
+                          "version %s of \"%s\" is not the one this study uses (%s)", version,
+                          instrument, scheduled->version);
+    }
     if (json_array_size(errors) > 0 || sub == NULL) {
         http_problem(rep, 422, "invalid-submission", NULL, json_incref(errors),
                      "The QuestionnaireResponse has %zu problem(s); each is listed in errors. "

@@ -260,7 +260,7 @@ struct col_item_error {
 
 static void col_form_render(struct http_reply *rep, int status, struct col_app *app,
                             const char *token, const struct col_form_ctx *c, size_t which,
-                            const struct col_def *def, const char *rid,
+                            const struct ins_definition *def, const char *rid,
                             const struct http_request *posted, const struct col_item_error *errs,
                             size_t n_errors)
 {
@@ -306,39 +306,75 @@ static void col_form_render(struct http_reply *rep, int status, struct col_app *
     col_html_text(&h, rid);
     col_html_raw(&h, "\">");
     for (size_t i = 0; i < def->n_items; i++) {
-        const struct col_item *it = &def->items[i];
+        const struct ins_item *it = &def->items[i];
         const char *given = posted ? http_form(posted, it->id) : NULL;
+        if (it->section != NULL) {
+            col_html_raw(&h, "<h2 class=\"section\">");
+            col_html_text(&h, it->section);
+            col_html_raw(&h, "</h2>");
+        }
         col_html_printf(&h, "<fieldset id=\"q%zu\"%s><legend><span class=\"num\">Question %zu "
                             "of %zu</span> ",
                         i + 1, errs && errs[i].has ? " class=\"invalid\"" : "", i + 1,
                         def->n_items);
-        col_html_text(&h, it->text);
+        col_html_text(&h, ins_item_text(def, NULL, i));
         col_html_raw(&h, "</legend>");
+        if (it->note != NULL) {
+            col_html_raw(&h, "<p class=\"hint\">");
+            col_html_text(&h, it->note);
+            col_html_raw(&h, "</p>");
+        }
         if (errs && errs[i].has) {
             col_html_raw(&h, "<p class=\"error\">");
             col_html_text(&h, errs[i].text);
             col_html_raw(&h, "</p>");
         }
-        for (size_t j = 0; j < it->n_options; j++) {
+        if (it->type != INS_ITEM_CHOICE) {
+            /* A number: the keyboard for numbers, the definition's range. */
+            col_html_printf(&h, "<label class=\"number\">Your answer (%g to %g) <input "
+                                "type=\"number\" inputmode=\"decimal\" min=\"%g\" max=\"%g\" "
+                                "step=\"%s\" name=\"",
+                            it->min, it->max, it->min, it->max,
+                            it->type == INS_ITEM_INTEGER ? "1" : "any");
+            col_html_text(&h, it->id);
+            col_html_raw(&h, "\" value=\"");
+            col_html_text(&h, given ? given : "");
+            col_html_raw(&h, "\"></label></fieldset>");
+            continue;
+        }
+        for (size_t j = 0; j < it->options->n_options; j++) {
+            const struct ins_option *o = &it->options->options[j];
             char val[40];
-            snprintf(val, sizeof val, "%g", it->options[j].value);
+            snprintf(val, sizeof val, "%g", o->value);
             col_html_printf(&h, "<label class=\"option\"><input type=\"radio\" name=\"");
             col_html_text(&h, it->id);
             col_html_printf(&h, "\" value=\"%s\"%s> <span>", val,
                             given && strcmp(given, val) == 0 ? " checked" : "");
-            col_html_text(&h, it->options[j].label);
+            col_html_text(&h, o->label);
             col_html_raw(&h, "</span></label>");
         }
         col_html_raw(&h, "</fieldset>");
     }
     col_html_raw(&h, "<button type=\"submit\">Submit my answers</button></form>");
-    if (def->notice) {
+    if (def->licence) {
         col_html_raw(&h, "<p class=\"notice\">");
-        col_html_text(&h, def->notice);
+        col_html_text(&h, def->licence);
         col_html_raw(&h, "</p>");
     }
     col_html_foot(&h, c->support);
     col_html_reply(&h, rep, status);
+}
+
+/* Whether the form insists on item i: required, or counted in a score. */
+static int col_item_asked(const struct ins_definition *def, size_t i)
+{
+    if (def->items[i].required)
+        return 1;
+    for (size_t s = 0; s < def->n_scores; s++)
+        for (size_t k = 0; k < def->scores[s].n_items; k++)
+            if (def->scores[s].items[k] == i)
+                return 1;
+    return 0;
 }
 
 static void col_uuid_new(char out[37])
@@ -355,10 +391,10 @@ static void col_uuid_new(char out[37])
 
 /* The definition of due entry `i`, or NULL (and a message page) when it
  * cannot be shown. */
-static const struct col_def *col_form_def(struct col_app *app, const struct col_form_ctx *c,
+static const struct ins_definition *col_form_def(struct col_app *app, const struct col_form_ctx *c,
                                           size_t i, struct http_reply *rep)
 {
-    const struct col_def *def = NULL;
+    const struct ins_definition *def = NULL;
     struct err e;
     PGconn *conn;
     int rc;
@@ -380,7 +416,7 @@ static const struct col_def *col_form_def(struct col_app *app, const struct col_
     }
     /* A licensed instrument shipped without item texts is only shown when
      * the study supplied them. */
-    if (!col_def_has_texts(def)) {
+    if (ins_definition_renderable(def, NULL, &e) != 0) {
         col_form_message(rep, 409, "This questionnaire cannot be shown here",
                          "The study has not supplied the wording of this questionnaire. Please "
                          "contact the study team.",
@@ -446,7 +482,7 @@ static int col_form_begin(struct http_request *req, struct http_reply *rep,
 static void col_form_get(struct http_request *req, struct http_reply *rep)
 {
     struct col_form_ctx *c = arena_alloc(req->arena, sizeof *c);
-    const struct col_def *def;
+    const struct ins_definition *def;
     const char *want = http_query(req, "q");
     size_t which = 0;
     char rid[37];
@@ -476,7 +512,7 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
     struct col_form_ctx *c = arena_alloc(req->arena, sizeof *c);
     const char *instrument = http_form(req, "instrument");
     const char *rid = http_form(req, "rid");
-    const struct col_def *def;
+    const struct ins_definition *def;
     struct col_item_error *errs = NULL;
     struct col_submit s;
     json_t *body = NULL, *answers;
@@ -505,12 +541,16 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
         return;
     errs = arena_calloc(req->arena, def->n_items, sizeof *errs);
     answers = json_object();
-    /* The form asks for every question (the participant is right there);
-     * values are passed to the engine as given, so it judges them. */
+    /* The form asks for every question that counts towards a score (the
+     * participant is right there; the missing-item rule is for data that
+     * arrive incomplete); values are passed to the engine as given, so it
+     * judges them. */
     for (size_t i = 0; i < def->n_items; i++) {
         const char *v = http_form(req, def->items[i].id);
         char *end;
         double x;
+        if ((v == NULL || *v == '\0') && !col_item_asked(def, i))
+            continue;
         if (v == NULL || *v == '\0') {
             errs[i].has = 1;
             errs[i].text = arena_printf(req->arena, "Please answer question %zu.", i + 1);
@@ -572,8 +612,8 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
         json_array_foreach(s.errors, i, pe)
         {
             const char *ptr = json_string_value(json_object_get(pe, "pointer"));
-            int idx = ptr && strncmp(ptr, "/answers/", 9) == 0 ? col_def_item_index(def, ptr + 9)
-                                                               : -1;
+            int idx =
+                ptr && strncmp(ptr, "/answers/", 9) == 0 ? col_item_index(def, ptr + 9) : -1;
             if (idx >= 0 && !errs[idx].has) {
                 errs[idx].has = 1;
                 errs[idx].text = arena_printf(req->arena,
@@ -625,6 +665,9 @@ static const char col_form_css[] =
     ".option:hover{background:#eef3f8}"
     ".option input{width:1.5rem;height:1.5rem;flex:none;margin:0}"
     ".error{color:#b00020;font-weight:600;margin:.25rem 0}"
+    ".hint{color:#555;font-size:.9rem;margin:.25rem 0}"
+    ".number{display:block;padding:.5rem}"
+    ".number input{display:block;width:100%;min-height:48px;font-size:1.1rem;margin-top:.25rem}"
     ".errors{border:2px solid #b00020;border-radius:.5rem;padding:.5rem 1rem;background:#fff;"
     "margin-bottom:1rem}"
     ".errors a{color:#b00020}"

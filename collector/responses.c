@@ -2,7 +2,8 @@
  * responses.c — the one path every questionnaire takes in (the API, the web
  * form, FHIR, the demo): shape check, the participant's schedule, answer
  * validation against the registered definition (every problem named), the
- * missing-item rule and scoring (scoring.h), then attune_response_store()
+ * missing-item rule and scoring (scoring.h, the instruments engine), then
+ * attune_response_store()
  * (sql/004) which places the response on its study week and stores it with
  * its item answers in one statement, exactly once.
  *
@@ -115,28 +116,31 @@ int col_response_submit(struct col_defs *defs, PGconn *conn, const struct col_pa
 }
 
 /* The record answered for a response stored as new. */
-static json_t *col_created_record(const struct col_def *def, const struct col_score *score,
-                                  const char *id, int week, const char *timing,
+static json_t *col_created_record(const struct ins_definition *def,
+                                  const struct col_scored *score, const char *id, int week,
+                                  const char *timing,
                                   int64_t completed_at, int64_t received_at, const char *source)
 {
     json_t *jflags = json_array();
 
     for (size_t f = 0; f < score->n_flags; f++)
         json_array_append_new(jflags, json_string(score->flags[f]));
-    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:s, s:{s:o, s:s?, s:{}, s:o, s:i, "
+    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:s, s:{s:o, s:s?, s:O, s:o, s:i, "
                      "s:i, s:b, s:b}}",
                      "id", id, "instrument", def->id, "version", def->version, "study_week", week,
                      "timing", timing, "completed_at", col_time_json(completed_at), "received_at",
                      col_time_json(received_at), "source", source, "scores", "total",
                      score->voided ? json_null() : json_real(score->total), "severity",
-                     score->severity, "subscales", "flags", jflags, "items_answered",
+                     score->severity, "subscales", score->subscales, "flags", jflags,
+                     "items_answered",
                      (int)score->answered, "items_missing", (int)score->missing, "prorated",
                      score->prorated, "voided", score->voided);
 }
 
 /* This response as an element of the batch statement's input. */
-static char *col_batch_element(const struct col_def *def, const struct col_score *score,
-                               const double *values, const char *id, const char *pid,
+static char *col_batch_element(const struct ins_definition *def,
+                               const struct col_scored *score, const double *values,
+                               const char *id, const char *pid,
                                const char *completed, const char *source, const char *hash_hex,
                                const struct col_participant *p)
 {
@@ -151,12 +155,12 @@ static char *col_batch_element(const struct col_def *def, const struct col_score
     }
     for (size_t f = 0; f < score->n_flags; f++)
         json_array_append_new(flags, json_string(score->flags[f]));
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s?, s:o, s:i, s:i, s:b, s:o, s:o, "
-                  "s:s?}",
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:s?, s:o, s:i, s:i, s:b, s:o, "
+                  "s:o, s:s?}",
                   "id", id, "participant", pid, "instrument", def->id, "version", def->version,
                   "completed", completed, "source", source, "hash", hash_hex, "total",
-                  score->voided ? json_null() : json_real(score->total), "severity",
-                  score->severity, "flags", flags, "answered", (int)score->answered, "missing",
+                  score->voided ? json_null() : json_real(score->total), "subscales",
+                  score->subscales, "severity", score->severity, "flags", flags, "answered", (int)score->answered, "missing",
                   (int)score->missing, "prorated", score->prorated, "items", items, "vals", vals,
                   "token", p->verify_in_write ? p->token_hash_param + 2 : NULL);
     text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
@@ -169,10 +173,10 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
                             int64_t now, struct col_submit *out)
 {
     struct col_submission sub;
-    const struct col_def *def = NULL;
-    double values[COL_DEF_MAX_ITEMS];
-    const char *item_ids[COL_DEF_MAX_ITEMS];
-    struct col_score score;
+    const struct ins_definition *def = NULL;
+    const char *item_ids[INS_MAX_ITEMS];
+    struct col_scored score;
+    const double *values = score.values;
     unsigned char hash[32];
     char hash_hex[2 + 64 + 1], completed[COL_TIME_MAX], total[40], answered[16], missing[16];
     char pid[24], *items = NULL, *vals = NULL, *flags = NULL, *subscales = NULL;
@@ -182,6 +186,7 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
     int rc;
 
     memset(out, 0, sizeof *out);
+    memset(&score, 0, sizeof score);
     err_clear(&e);
     out->errors = json_array();
     if (strcmp(p->status, "withdrawn") == 0)
@@ -202,8 +207,9 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
     if (sub.completed_at != 0 && sub.completed_at < p->enrolled_at)
         col_error_add(out->errors, "/completed_at", "\"completed_at\" is before the enrolment");
     if (def != NULL && sub.answers != NULL)
-        col_def_check(def, sub.answers, "/answers", values, out->errors);
+        col_answers_score(def, sub.answers, "/answers", out->errors, &score);
     if (json_array_size(out->errors) > 0) {
+        col_scored_clear(&score);
         if (def == NULL && sub.instrument != NULL && json_array_size(out->errors) == 1)
             return col_submit_fail(out, 422, "not-scheduled",
                                    "The study does not schedule the instrument \"%s\".",
@@ -213,7 +219,6 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
                                "Nothing was stored.",
                                json_array_size(out->errors));
     }
-    col_def_score(def, values, &score);
     for (size_t i = 0; i < def->n_items; i++)
         item_ids[i] = def->items[i].id;
     col_submission_hash(def->id, def->version, sub.completed_at, item_ids, values, def->n_items,
@@ -225,7 +230,7 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
         int first = 1;
         items = malloc(cap);
         vals = malloc(cap);
-        flags = malloc(COL_DEF_MAX_FLAGS * 72 + 8);
+        flags = malloc(INS_MAX_FLAGS * 72 + 8);
         if (items == NULL || vals == NULL || flags == NULL) {
             col_submit_fail(out, 500, "internal", "Out of memory.");
             goto out;
@@ -246,12 +251,12 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
             first = 0;
         }
         for (size_t f = 0; f < score.n_flags; f++)
-            col_array_append(flags, COL_DEF_MAX_FLAGS * 72 + 8, &fu, score.flags[f], f == 0);
+            col_array_append(flags, INS_MAX_FLAGS * 72 + 8, &fu, score.flags[f], f == 0);
         strcat(items, "}");
         strcat(vals, "}");
         strcat(flags, "}");
     }
-    subscales = strdup("{}");
+    subscales = json_dumps(score.subscales, JSON_COMPACT | JSON_REAL_PRECISION(17));
     hash_hex[0] = '\\';
     hash_hex[1] = 'x';
     sodium_bin2hex(hash_hex + 2, 65, hash, sizeof hash);
@@ -392,6 +397,7 @@ out:
     free(vals);
     free(flags);
     free(subscales);
+    col_scored_clear(&score);
     return out->status;
 }
 

@@ -1,14 +1,8 @@
 /*
- * scoring.h — what the collector needs from an instrument definition:
- * answer validation that reports every problem, the missing-item rule,
- * scoring, the severity band and safety flags.
- *
- * This is the collector's seam to the instruments engine (issue 3, `ins_`).
- * While that engine was not yet on a branch the collector could merge, the
- * functions below were implemented here on a small definition format (see
- * docs/collector.md, "Instrument definitions"); every caller in the collector
- * goes through this header only, so switching the implementation to `ins_`
- * touches scoring.c alone. Pure: no I/O, no database.
+ * scoring.h — the collector's one call into the instruments engine (ins.h):
+ * check a set of answers against a definition, naming every problem, then
+ * score it (missing-item rule, total, subscales, band, safety flags), in the
+ * shape the responses table stores. Pure: no I/O, no database.
  */
 #ifndef ATTUNE_COL_SCORING_H
 #define ATTUNE_COL_SCORING_H
@@ -17,96 +11,32 @@
 
 #include <jansson.h>
 
-#include "err.h"
+#include "ins.h"
 
-enum {
-    COL_DEF_EINVAL = -1, /* the definition is malformed */
-    COL_DEF_ENOMEM = -2,
-};
-
-#define COL_DEF_MAX_ITEMS   200
-#define COL_DEF_MAX_OPTIONS 20
-#define COL_DEF_MAX_FLAGS   8
-
-struct col_option {
-    double value;
-    char *label;
-};
-
-struct col_item {
-    char *id;   /* stable item id, the FHIR linkId */
-    char *text; /* NULL when the definition ships no text (licensed instruments) */
-    char *loinc;
-    struct col_option *options;
-    size_t n_options;
-};
-
-struct col_band {
-    double max; /* inclusive upper bound; bands ascend */
-    char *label;
-};
-
-struct col_flag {
-    char *id;
-    size_t item; /* index into items */
-    double min;  /* raised when the answer is >= min */
-};
-
-struct col_def {
-    char *id;
-    char *version;
-    char *title;
-    char *instructions;
-    char *notice; /* copyright / licence notice */
-    char *loinc;  /* panel code, or NULL */
-    struct col_item *items;
-    size_t n_items;
-    int mean;           /* 1: mean of items; 0: sum */
-    double multiplier;  /* e.g. 4 for WHO-5 */
-    size_t max_missing; /* items that may be missing; more voids the form */
-    int prorate;        /* missing items replaced by the mean of the answered */
-    struct col_band *bands;
-    size_t n_bands;
-    struct col_flag *flags;
-    size_t n_flags;
-};
-
-/*
- * Parses and validates a definition (borrowed `root`). *out is the caller's,
- * freed with col_def_free(). COL_DEF_EINVAL names the offending field.
- */
-int col_def_parse(json_t *root, struct col_def **out, struct err *e);
-
-void col_def_free(struct col_def *d);
-
-/* 1 when every item has its text (the participant form can render it). */
-int col_def_has_texts(const struct col_def *d);
-
-/* Index of an item id, or -1. */
-int col_def_item_index(const struct col_def *d, const char *item_id);
-
-/*
- * Checks one set of answers, `answers` an object {item id: number}. Fills
- * values[n_items] (NAN for a missing item) and appends one
- * {"pointer", "message"} to `errors` (not NULL) per problem, under the JSON
- * pointer prefix `pointer` (e.g. "/answers"): an unknown item, a value that is
- * not a number, a value not among the options, more items missing than the
- * missing-item rule allows. Returns the number of problems found.
- */
-size_t col_def_check(const struct col_def *d, json_t *answers, const char *pointer, double *values,
-                     json_t *errors);
-
-struct col_score {
-    double total;         /* NAN when voided */
-    int voided;           /* too many items missing */
-    const char *severity; /* borrowed from the definition; NULL when voided */
+struct col_scored {
+    double values[INS_MAX_ITEMS]; /* per item of the definition; NAN = not answered */
+    double total;                 /* NAN when voided (or the definition has no total) */
+    int voided;
+    const char *severity; /* the total's band label (borrowed), or NULL */
     size_t answered, missing;
     int prorated;
-    const char *flags[COL_DEF_MAX_FLAGS]; /* borrowed ids of the safety flags raised */
+    const char *flags[INS_MAX_FLAGS]; /* ids of the safety flags raised (borrowed) */
     size_t n_flags;
+    json_t *subscales; /* {score id: value or null} for every score but the total; owned */
 };
 
-/* Scores checked values (NAN = missing). */
-void col_def_score(const struct col_def *d, const double *values, struct col_score *out);
+/*
+ * Checks `answers` ({item id: number or null}) against `def`, appending one
+ * {"pointer", "message", ...} per problem to `errors` with pointers under
+ * `prefix` ("/answers"), and returns the number of problems. With none, it
+ * scores and fills `out` (clear it with col_scored_clear()).
+ */
+size_t col_answers_score(const struct ins_definition *def, json_t *answers, const char *prefix,
+                         json_t *errors, struct col_scored *out);
+
+void col_scored_clear(struct col_scored *s);
+
+/* Index of an item id in `def`, or -1. */
+int col_item_index(const struct ins_definition *def, const char *item_id);
 
 #endif

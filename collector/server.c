@@ -8,6 +8,7 @@
 
 #include "cluster.h"
 #include "col_int.h"
+#include "ins.h"
 #include "log.h"
 
 /* Group-commit writer threads (batch.c). */
@@ -92,6 +93,15 @@ int col_serve(const struct cfg *cfg, struct err *e)
         goto out;
     if ((rc = col_check_schema(conninfo, app.migrations, e)) != 0)
         goto out;
+    /* The definition files, for reading FHIR QuestionnaireResponses; scoring
+     * itself uses the definitions registered in the database. */
+    {
+        struct err re;
+        err_clear(&re);
+        if (ins_registry_load(cfg->instruments_dir, &app.registry, &re) != 0)
+            log_event(LOG_WARN, "serve.instruments", "message=%s",
+                      log_quote(q, sizeof q, re.message));
+    }
     if (col_defs_new(&app.defs) != 0 || col_token_cache_new(16384, &app.tokens) != 0) {
         rc = err_set(e, COL_EINIT, "out of memory");
         goto out;
@@ -142,6 +152,7 @@ out:
     col_batcher_stop(app.batcher);
     db_pool_free(app.pool);
     col_defs_free(app.defs);
+    ins_registry_free(app.registry);
     col_token_cache_free(app.tokens);
     migrate_set_free(app.migrations);
     pthread_mutex_destroy(&app.migrations_lock);

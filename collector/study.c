@@ -4,7 +4,6 @@
  * enrolling participants with pseudonymous codes and tokens, and revoking or
  * reissuing tokens. Used by the command line (cli/cmd_study.c) and the demo.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +11,9 @@
 #include <sodium.h>
 
 #include "col_int.h"
+#include "ins.h"
 
 #define COL_ENROLL_MAX     100000
-#define COL_DEF_FILE_MAX   (1024 * 1024)
 #define COL_CODE_LEN       8
 #define COL_TOKEN_BYTES    24 /* 192 bits */
 #define COL_CODE_ATTEMPTS  20
@@ -73,87 +72,6 @@ const struct db_statement col_setup_statements[] = {
 const struct db_statement *const col_statement_tables[] = {col_statements, col_setup_statements,
                                                            NULL};
 
-/* Reads a whole (small) file. *out is the caller's. */
-static int col_read_file(const char *path, char **out, size_t *len, struct err *e)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t n;
-
-    if (f == NULL)
-        return err_set(e, COL_EINVAL, "could not open \"%s\": %m", path);
-    buf = malloc(COL_DEF_FILE_MAX + 1);
-    if (buf == NULL) {
-        fclose(f);
-        return err_set(e, COL_EINVAL, "out of memory");
-    }
-    n = fread(buf, 1, COL_DEF_FILE_MAX + 1, f);
-    fclose(f);
-    if (n > COL_DEF_FILE_MAX) {
-        free(buf);
-        return err_set(e, COL_EINVAL, "\"%s\" is larger than %d bytes", path, COL_DEF_FILE_MAX);
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
-/* The definition file of id@version in `dir`: its text and SHA-256. */
-static int col_find_definition(const char *dir, const char *id, const char *version, char **text,
-                               char checksum[65], struct err *e)
-{
-    DIR *d = opendir(dir);
-    struct dirent *ent;
-    int rc = COL_ENOTFOUND;
-
-    if (d == NULL)
-        return err_set(e, COL_ENOTFOUND, "could not open the instruments folder \"%s\": %m", dir);
-    while ((ent = readdir(d)) != NULL) {
-        size_t nl = strlen(ent->d_name), len = 0;
-        char path[4096], *buf = NULL;
-        json_t *root;
-        const char *fid, *fver;
-        if (nl < 6 || strcmp(ent->d_name + nl - 5, ".json") != 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
-        if (col_read_file(path, &buf, &len, NULL) != 0)
-            continue;
-        root = json_loadb(buf, len, 0, NULL);
-        fid = json_string_value(json_object_get(root, "id"));
-        fver = json_string_value(json_object_get(root, "version"));
-        if (fid != NULL && fver != NULL && strcmp(fid, id) == 0 && strcmp(fver, version) == 0) {
-            unsigned char h[32];
-            struct col_def *def = NULL;
-            struct err pe;
-            err_clear(&pe);
-            if (col_def_parse(root, &def, &pe) != 0) {
-                rc = err_set(e, COL_EINVAL, "%s: %s", path, pe.message);
-                json_decref(root);
-                free(buf);
-                break;
-            }
-            col_def_free(def);
-            crypto_hash_sha256(h, (const unsigned char *)buf, len);
-            sodium_bin2hex(checksum, 65, h, sizeof h);
-            *text = buf;
-            json_decref(root);
-            rc = 0;
-            break;
-        }
-        json_decref(root);
-        free(buf);
-    }
-    closedir(d);
-    if (rc == COL_ENOTFOUND) {
-        err_set(e, COL_ENOTFOUND, "no definition of instrument \"%s\" version \"%s\" in \"%s\"", id,
-                version, dir);
-        err_hint(e, "Instrument definitions are JSON files in the instruments folder "
-                    "(ATTUNE_INSTRUMENTS_DIR).");
-    }
-    return rc;
-}
-
 int col_study_exists(PGconn *conn, const char *study, struct err *e)
 {
     return db_query(conn, "col_setup_study_exists", 1, &study, NULL, e);
@@ -163,7 +81,8 @@ static int col_study_insert(PGconn *conn, const struct cfg *cfg, const struct co
                             struct err *e)
 {
     char weeks[16], week[16], window[16];
-    char *protocol_text = NULL;
+    char *protocol_text = NULL, checksum[65];
+    struct ins_registry *reg = NULL;
     PGresult *res = NULL;
     int rc;
 
@@ -183,22 +102,42 @@ static int col_study_insert(PGconn *conn, const struct cfg *cfg, const struct co
         return COL_EINVAL;
     }
     PQclear(res);
-    /* Register every scheduled definition, refusing a changed one. */
+    /* Register every scheduled definition (the file's text, checked by the
+     * instruments engine), refusing one whose registered version differs. */
+    if ((rc = ins_registry_load(cfg->instruments_dir, &reg, e)) != 0) {
+        err_prefix(e, "instrument definitions");
+        return COL_EINVAL;
+    }
     for (size_t i = 0; i < p->n_schedule; i++) {
         const struct col_protocol_entry *s = &p->schedule[i];
-        char checksum[65], *text = NULL;
-        const char *params[4] = {s->instrument, s->version, checksum, NULL};
-        if ((rc = col_find_definition(cfg->instruments_dir, s->instrument, s->version, &text,
-                                      checksum, e)) != 0)
-            return rc;
+        const struct ins_definition *def = ins_registry_find(reg, s->instrument, s->version);
+        char *text;
+        const char *params[4] = {s->instrument, s->version, NULL, NULL};
+        if (def == NULL) {
+            ins_registry_free(reg);
+            err_set(e, COL_ENOTFOUND, "no definition of instrument \"%s\" version \"%s\" in \"%s\"",
+                    s->instrument, s->version, cfg->instruments_dir);
+            err_hint(e, "Instrument definitions are <id>-<version>.json files in the instruments "
+                        "folder (ATTUNE_INSTRUMENTS_DIR); see docs/instruments.md.");
+            return COL_ENOTFOUND;
+        }
+        if ((text = strndup(def->text, def->text_len)) == NULL) {
+            ins_registry_free(reg);
+            return err_set(e, COL_EINVAL, "out of memory");
+        }
+        snprintf(checksum, sizeof checksum, "%s", def->checksum);
+        params[2] = checksum;
         params[3] = text;
         rc = db_query(conn, "col_setup_instrument_register", 4, params, NULL, e);
         free(text);
-        if (rc < 0)
+        if (rc < 0) {
+            ins_registry_free(reg);
             return rc;
+        }
         rc = db_query(conn, "col_setup_instrument_checksum", 2, params, &res, e);
         if (rc != 1) {
             PQclear(res);
+            ins_registry_free(reg);
             return rc < 0 ? rc : err_set(e, DB_EHARD, "instrument registration vanished");
         }
         if (strcmp(PQgetvalue(res, 0, 0), checksum) != 0) {
@@ -210,11 +149,13 @@ static int col_study_insert(PGconn *conn, const struct cfg *cfg, const struct co
             err_hint(e, "A definition never changes in place: give the changed file a new "
                         "version and schedule that.");
             PQclear(res);
+            ins_registry_free(reg);
             return COL_ECHANGED;
         }
         PQclear(res);
         res = NULL;
     }
+    ins_registry_free(reg);
     protocol_text = json_dumps(p->root, JSON_COMPACT);
     snprintf(weeks, sizeof weeks, "%d", p->weeks);
     {

@@ -55,7 +55,7 @@ with Home(t) as home:
     t.is_(home.sql("SELECT count(*) FROM schedule WHERE study_id = 'trial'")[0][0], 12,
           'the schedule has 12 rows')
     t.is_(home.sql("SELECT count(*) FROM instruments")[0][0], 2, 'two definitions registered')
-    with open(os.path.join(SOURCE_ROOT, 'instruments', 'gad7.json'), 'rb') as f:
+    with open(os.path.join(SOURCE_ROOT, 'instruments', 'definitions', 'gad7-1.json'), 'rb') as f:
         want = hashlib.sha256(f.read()).hexdigest()
     t.is_(home.sql("SELECT checksum FROM instruments WHERE id = 'gad7'")[0][0], want,
           'the registered checksum is the file\'s SHA-256')
@@ -71,11 +71,11 @@ with Home(t) as home:
 
     # A changed definition under a registered version is refused.
     insdir = os.path.join(home.root, 'instruments')
-    shutil.copytree(os.path.join(SOURCE_ROOT, 'instruments'), insdir)
-    with open(os.path.join(insdir, 'gad7.json')) as f:
+    shutil.copytree(os.path.join(SOURCE_ROOT, 'instruments', 'definitions'), insdir)
+    with open(os.path.join(insdir, 'gad7-1.json')) as f:
         d = json.load(f)
     d['title'] = 'GAD-7, edited in place'
-    with open(os.path.join(insdir, 'gad7.json'), 'w') as f:
+    with open(os.path.join(insdir, 'gad7-1.json'), 'w') as f:
         json.dump(d, f)
     other = os.path.join(home.root, 'other.json')
     with open(other, 'w') as f:
@@ -172,7 +172,7 @@ with Home(t) as home:
     st, _, rec = submit(A, str(uuid.uuid4()), phq, instrument='phq9')
     t.is_((st, rec.get('study_week'), rec.get('timing')), (201, 0, 'late'),
           'a late PHQ-9 is stored on week 0, marked late')
-    t.is_(rec['scores']['flags'], ['phq9_item9'], 'PHQ-9 item 9 raises the safety flag')
+    t.is_(rec['scores']['flags'], ['phq9_item9_positive'], 'PHQ-9 item 9 raises the safety flag')
     # Completed inside the week-1 window (an offline phone uploading later): on time.
     st, _, rec = submit(A, str(uuid.uuid4()), GAD_OK, iso(NOW - timedelta(days=9)))
     t.is_((st, rec.get('study_week'), rec.get('timing')), (201, 1, 'on_time'),
@@ -293,16 +293,17 @@ with Home(t) as home:
     st, hdr, q = srv.json('GET', '/fhir/Questionnaire/gad7')
     t.is_(st, 200, 'GET /fhir/Questionnaire/gad7 answers 200')
     t.is_(q['resourceType'], 'Questionnaire', 'it is a Questionnaire')
-    t.is_([i['linkId'] for i in q['item']], ['gad7_%d' % i for i in range(1, 8)], 'with linkIds')
-    t.is_(q['item'][0]['code'][0]['code'], '69725-0', 'with LOINC item codes')
-    t.is_(q['item'][0]['answerOption'][1]['valueCoding']['display'], 'Several days',
+    questions = [i for i in q['item'] if i['linkId'].startswith('gad7_')]
+    t.is_([i['linkId'] for i in questions], ['gad7_%d' % i for i in range(1, 8)], 'with linkIds')
+    t.is_(questions[0]['code'][0]['code'], '69725-0', 'with LOINC item codes')
+    t.is_(questions[0]['answerOption'][1]['valueCoding']['display'], 'Several days',
           'with answer labels')
     t.is_(srv.json('GET', '/fhir/Questionnaire/nope')[0], 404, 'an unknown instrument is 404')
     qr = {'resourceType': 'QuestionnaireResponse', 'status': 'completed',
           'identifier': {'system': 'urn:app', 'value': 'session-42'},
           'questionnaire': q['url'] + '|' + q['version'], 'authored': iso(NOW),
-          'item': [{'linkId': it['linkId'], 'answer': [{'valueCoding': {'code': '2'}}]}
-                   for it in q['item']]}
+          'item': [{'linkId': it['linkId'], 'answer': [{'valueCoding': it['answerOption'][2][
+              'valueCoding']}]} for it in questions]}
     st, _, rec = srv.json('POST', '/fhir/QuestionnaireResponse', qr, C)
     t.is_((st, rec.get('scores', {}).get('total'), rec.get('source')), (201, 14.0, 'fhir'),
           'a QuestionnaireResponse is stored and scored (GAD-7 14)')
@@ -312,7 +313,7 @@ with Home(t) as home:
     qr['item'][5]['answer'] = [{'valueCoding': {'code': 'sometimes'}}]
     qr['identifier']['value'] = 'session-43'
     st, _, body = srv.json('POST', '/fhir/QuestionnaireResponse', qr, C)
-    t.is_((st, pointers(body)), (422, ['/item/3/answer/0', '/item/5/answer/0']),
+    t.is_((st, pointers(body)), (422, ['/item/3/answer/0/valueInteger', '/item/5/answer/0/valueCoding']),
           'bad FHIR answers are named by their place in the resource')
     t.is_(count("SELECT count(*) FROM responses WHERE source = 'fhir'"), 1,
           'one FHIR response stored')

@@ -197,56 +197,46 @@ static void test_protocol(void)
     json_decref(errors);
 }
 
+/* The collector's call into the instruments engine, on the shipped PHQ-9. */
 static void test_scoring(void)
 {
-    json_t *errors = json_array(), *root, *answers;
-    struct col_def *def = NULL;
-    struct col_score sc;
-    double v[COL_DEF_MAX_ITEMS];
+    json_t *errors = json_array(), *answers;
+    struct ins_definition *def = NULL;
+    struct col_scored sc;
     struct err e;
 
-    root = J("{\"id\":\"t\",\"version\":\"1\",\"title\":\"T\",\"items\":["
-             "{\"id\":\"a\",\"text\":\"A\",\"options\":[{\"value\":0,\"label\":\"no\"},"
-             "{\"value\":1,\"label\":\"yes\"},{\"value\":3,\"label\":\"very\"}]},"
-             "{\"id\":\"b\",\"text\":\"B\",\"options\":[{\"value\":0,\"label\":\"no\"},"
-             "{\"value\":1,\"label\":\"yes\"}]},"
-             "{\"id\":\"c\",\"text\":\"C\",\"options\":[{\"value\":0,\"label\":\"no\"},"
-             "{\"value\":1,\"label\":\"yes\"}]}],"
-             "\"scoring\":{\"max_missing\":1,\"prorate\":true,\"multiplier\":2},"
-             "\"bands\":[{\"max\":2,\"label\":\"low\"},{\"max\":10,\"label\":\"high\"}],"
-             "\"flags\":[{\"id\":\"c_set\",\"item\":\"c\",\"min\":1}]}");
     err_clear(&e);
-    is_int(col_def_parse(root, &def, &e), 0, "a definition parses");
-    answers = J("{\"a\":3,\"b\":1,\"c\":1}");
-    is_int(col_def_check(def, answers, "/answers", v, errors), 0, "valid answers");
-    col_def_score(def, v, &sc);
-    ok(sc.total == 10 && strcmp(sc.severity, "high") == 0 && sc.n_flags == 1 && !sc.prorated,
-       "sum ×2 = 10, band high, flag raised");
+    is_int(ins_definition_load(ATTUNE_SOURCE_ROOT "/instruments/definitions/phq9-1.json", &def, &e),
+           0, "the shipped PHQ-9 loads");
+    if (def == NULL)
+        return;
+    answers = J("{\"phq9_1\":1,\"phq9_2\":1,\"phq9_3\":1,\"phq9_4\":1,\"phq9_5\":1,\"phq9_6\":1,"
+                "\"phq9_7\":1,\"phq9_8\":1,\"phq9_9\":2}");
+    is_int(col_answers_score(def, answers, "/answers", errors, &sc), 0, "complete answers");
+    ok(sc.total == 10 && strcmp(sc.severity, "moderate") == 0 && !sc.prorated && !sc.voided,
+       "total 10, band moderate");
+    ok(sc.n_flags == 1, "item 9 above 0 raises a safety flag");
+    ok(json_real_value(json_object_get(sc.subscales, "phq8")) == 8, "the PHQ-8 subscale is 8");
+    ok(sc.values[8] == 2 && isnan(sc.values[9]) && sc.answered == 9 && sc.missing == 1,
+       "values in item order; the unscored difficulty item may stay empty");
+    col_scored_clear(&sc);
     json_decref(answers);
-    answers = J("{\"a\":3,\"b\":null}");
-    col_def_check(def, answers, "/answers", v, errors);
-    col_def_score(def, v, &sc);
-    ok(!sc.voided || sc.missing == 2, "two missing items of three");
-    ok(sc.voided && isnan(sc.total) && sc.severity == NULL, "more missing than allowed voids");
+    answers = J("{\"phq9_3\":2,\"phq9_4\":2,\"phq9_5\":2,\"phq9_6\":2,\"phq9_7\":2,\"phq9_8\":2,"
+                "\"phq9_9\":0}");
+    is_int(col_answers_score(def, answers, "/answers", errors, &sc), 0, "two items missing");
+    ok(fabs(sc.total - (12 + 2 * 12.0 / 7)) < 1e-9 && sc.prorated && isnan(sc.values[0]),
+       "two missing items take the mean of the others: 12 + 2 x 12/7");
+    ok(json_is_null(json_object_get(sc.subscales, "phq8")), "the PHQ-8 subscale is void");
+    col_scored_clear(&sc);
     json_decref(answers);
-    answers = J("{\"a\":3,\"b\":1}");
-    col_def_check(def, answers, "/answers", v, errors);
-    col_def_score(def, v, &sc);
-    ok(sc.prorated && fabs(sc.total - 12) < 1e-12, "one missing item is prorated: (3+1+2)×2");
+    answers = J("{\"phq9_1\":4,\"phq9_2\":\"often\",\"phq9_99\":1,\"phq9_4\":1}");
+    ok(col_answers_score(def, answers, "/answers", errors, &sc) >= 3, "bad answers");
+    ok(strstr(ptrs(errors), "/answers/phq9_1") && strstr(ptrs(errors), "/answers/phq9_2") &&
+           strstr(ptrs(errors), "/answers/phq9_99"),
+       "each named under /answers");
+    col_scored_clear(&sc);
     json_decref(answers);
-    answers = J("{\"a\":2,\"b\":\"1\",\"zz\":1,\"c/d\":0}");
-    is_int(col_def_check(def, answers, "/answers", v, errors), 4, "four problems");
-    is_str(ptrs(errors), "/answers/a /answers/b /answers/zz /answers/c~1d",
-           "named with escaped pointers");
-    json_decref(answers);
-    json_decref(root);
-    col_def_free(def);
-    root = J("{\"id\":\"t\",\"version\":\"1\",\"title\":\"T\",\"items\":[{\"id\":\"a\","
-             "\"options\":[{\"value\":0,\"label\":\"x\"},{\"value\":0,\"label\":\"y\"}]}]}");
-    def = NULL;
-    ok(col_def_parse(root, &def, &e) != 0 && strstr(e.message, "repeats") != NULL,
-       "a repeated option value is refused");
-    json_decref(root);
+    ins_definition_free(def);
     json_decref(errors);
 }
 
