@@ -197,6 +197,8 @@ struct http_server_config {
     size_t n_routes;
     http_authorize_fn authorize;
     void *app;
+    const char *tls_cert_pem; /* both set: HTTPS (GnuTLS); borrowed, must outlive the server */
+    const char *tls_key_pem;
 };
 
 struct http_server;
