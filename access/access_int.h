@@ -13,6 +13,7 @@
 void acc_login_get(struct http_request *req, struct http_reply *rep);
 void acc_login_post(struct http_request *req, struct http_reply *rep);
 void acc_logout_post(struct http_request *req, struct http_reply *rep);
+void acc_account_get(struct http_request *req, struct http_reply *rep);
 
 /* api.c */
 void acc_api_session(struct http_request *req, struct http_reply *rep);

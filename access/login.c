@@ -392,3 +392,41 @@ void acc_logout_post(struct http_request *req, struct http_reply *rep)
                           env->secure_cookies) == 0)
         http_reply_header(rep, "Set-Cookie", cookie);
 }
+
+/* GET /account: who is signed in, and the sign-out button (a form carrying the
+ * CSRF token, since signing out changes state). */
+void acc_account_get(struct http_request *req, struct http_reply *rep)
+{
+    const struct acc_identity *who = acc_identity_of(req);
+    char user_html[ACC_USERNAME_MAX * 6 + 1] = "", studies_html[4096] = "";
+    char *html = NULL;
+    int n;
+
+    acc_html_escape(user_html, sizeof user_html, who->username);
+    for (size_t i = 0; i < who->n_studies; i++) {
+        if (i > 0 && acc_html_escape(studies_html, sizeof studies_html, ", ") != 0)
+            break;
+        if (acc_html_escape(studies_html, sizeof studies_html, who->studies[i]) != 0)
+            break;
+    }
+    n = asprintf(&html,
+                 "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                 "<title>Your account · Attune</title>"
+                 "<link rel=\"stylesheet\" href=\"/static/login.css\"></head>\n"
+                 "<body><main class=\"login\"><h1>Attune</h1><h2>Your account</h2>\n"
+                 "<p>Signed in as <strong>%s</strong> (%s).</p>\n<p>Studies: %s</p>\n"
+                 "<form method=\"post\" action=\"/logout\">"
+                 "<input type=\"hidden\" name=\"csrf_token\" value=\"%s\">"
+                 "<button type=\"submit\">Sign out</button></form></main></body></html>\n",
+                 user_html, acc_role_name(who->role),
+                 who->role == ACC_ROLE_ADMIN ? "all (admin)"
+                 : studies_html[0]           ? studies_html
+                                             : "none yet",
+                 who->csrf_token);
+    if (n < 0) {
+        http_problem(rep, 500, "internal", NULL, NULL, "Out of memory.");
+        return;
+    }
+    http_reply_take(rep, 200, "text/html; charset=utf-8", html, (size_t)n);
+}

@@ -14,6 +14,8 @@ const struct http_route acc_routes[] = {
      "sign in (form: username, password, csrf_token, next)"},
     {"POST", "/logout", ACC_VIEWER | ACC_SESSION_ONLY, HTTP_BODY_FORM, 4096, acc_logout_post,
      "sign out (form: csrf_token)"},
+    {"GET", "/account", ACC_VIEWER | ACC_PAGE | ACC_SESSION_ONLY, HTTP_BODY_NONE, 0,
+     acc_account_get, "who is signed in, with the sign-out form"},
 
     /* Who am I; studies (api.c). */
     {"GET", "/api/v1/session", ACC_VIEWER, HTTP_BODY_NONE, 0, acc_api_session,
