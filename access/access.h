@@ -89,7 +89,7 @@ enum acc_role {
 struct acc_identity {
     enum acc_kind kind;
     const char *actor_kind;  /* audit_log.actor_kind: "user", "token", "participant" */
-    const char *actor;       /* audit_log.actor: "alice", "alice/token-12", "demo/P001" */
+    const char *actor;       /* audit_log.actor: "alice", "alice/token-12", "demo/#17" */
     const char *source_addr; /* the client (through a trusted proxy: X-Forwarded-For), or NULL */
 
     /* Users and API tokens. */

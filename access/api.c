@@ -149,8 +149,7 @@ void acc_api_study(struct http_request *req, struct http_reply *rep)
 {
     struct acc_env *env = req->app;
     const char *study = http_path_param(req, "study");
-    const char *one = arena_printf(req->arena, "{%s}", study);
-    const char *params[1] = {one};
+    const char *params[1] = {study};
     PGresult *res = NULL, *arms = NULL;
     json_t *body = NULL, *arm_list;
     PGconn *conn;
@@ -162,9 +161,8 @@ void acc_api_study(struct http_request *req, struct http_reply *rep)
         acc_reply_db_error(req, rep, &e);
         return;
     }
-    n = db_query(conn, "acc_studies", 1, params, &res, &e);
+    n = db_query(conn, "acc_study", 1, params, &res, &e);
     if (n == 1) {
-        params[0] = study;
         n = db_query(conn, "acc_study_arms", 1, params, &arms, &e) < 0 ? -1 : 1;
     }
     db_pool_release(env->pool, conn);
@@ -217,6 +215,8 @@ static int acc_read_tx(PGconn *conn, void *vctx, struct err *e)
 
     PQclear(t->res);
     t->res = NULL;
+    if ((n = db_query(conn, "acc_study_exists", 1, params, NULL, e)) <= 0)
+        return n < 0 ? n : err_set(e, ACC_ENOTFOUND, "study \"%s\" not found", t->study);
     if ((n = db_query(conn, "acc_participants", 3, params, &t->res, e)) < 0)
         return n;
     audit_entry_from_request(&a, t->req);
@@ -229,6 +229,16 @@ static int acc_read_tx(PGconn *conn, void *vctx, struct err *e)
     return rc;
 }
 
+static void acc_read_failed(struct http_request *req, struct http_reply *rep, int rc,
+                            const struct err *e)
+{
+    if (rc == ACC_ENOTFOUND)
+        http_problem(rep, 404, "not-found", NULL, NULL, "There is no study \"%s\".",
+                     http_path_param(req, "study"));
+    else
+        acc_reply_db_error(req, rep, e);
+}
+
 void acc_api_participants(struct http_request *req, struct http_reply *rep)
 {
     struct acc_env *env = req->app;
@@ -237,6 +247,7 @@ void acc_api_participants(struct http_request *req, struct http_reply *rep)
     long offset = acc_query_long(req, "offset", 0, 100000000L);
     json_t *list;
     struct err e;
+    int rc;
 
     if (limit < 0 || offset < 0) {
         json_t *errors = json_array();
@@ -253,9 +264,9 @@ void acc_api_participants(struct http_request *req, struct http_reply *rep)
     snprintf(t.limit, sizeof t.limit, "%ld", limit);
     snprintf(t.offset, sizeof t.offset, "%ld", offset);
     err_clear(&e);
-    if (db_run(env->pool, DB_READ_COMMITTED, acc_read_tx, &t, &e) != 0) {
+    if ((rc = db_run(env->pool, DB_READ_COMMITTED, acc_read_tx, &t, &e)) != 0) {
         PQclear(t.res);
-        acc_reply_db_error(req, rep, &e);
+        acc_read_failed(req, rep, rc, &e);
         return;
     }
     list = json_array();
@@ -317,13 +328,13 @@ void acc_api_participants_csv(struct http_request *req, struct http_reply *rep)
     char *csv = NULL, disposition[160];
     size_t len = 0, cap = 0;
     struct err e;
-    int failed = 0;
+    int failed = 0, rc;
 
     snprintf(t.limit, sizeof t.limit, "%d", ACC_CSV_ROWS_MAX);
     err_clear(&e);
-    if (db_run(env->pool, DB_READ_COMMITTED, acc_read_tx, &t, &e) != 0) {
+    if ((rc = db_run(env->pool, DB_READ_COMMITTED, acc_read_tx, &t, &e)) != 0) {
         PQclear(t.res);
-        acc_reply_db_error(req, rep, &e);
+        acc_read_failed(req, rep, rc, &e);
         return;
     }
     for (int k = 0; k < 6; k++)

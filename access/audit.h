@@ -16,7 +16,9 @@
  *
  * What audit rows must never hold: answers, scores, event contents, passwords
  * or tokens — ids, counts and reasons only, so that erasing a participant's
- * data leaves nothing of it in a log that cannot be changed.
+ * data leaves nothing of it in a log that cannot be changed. Participants are
+ * named by internal id ("demo/#17"), never by their pseudonymous code, which
+ * erasure replaces.
  */
 #ifndef ATTUNE_AUDIT_H
 #define ATTUNE_AUDIT_H

@@ -232,7 +232,9 @@ static int acc_lookup_participant(PGconn *conn, const char *token, struct http_r
     who->participant_code = arena_strdup(req->arena, PQgetvalue(res, 0, 1));
     who->study_id = arena_strdup(req->arena, PQgetvalue(res, 0, 2));
     who->withdrawn = strcmp(PQgetvalue(res, 0, 3), "withdrawn") == 0;
-    who->actor = arena_printf(req->arena, "%s/%s", who->study_id, who->participant_code);
+    /* Audit rows name participants by internal id, never by code: erasing the
+     * code then unlinks the whole trail from the person. */
+    who->actor = arena_printf(req->arena, "%s/#%lld", who->study_id, who->participant_id);
     if (who->participant_code == NULL || who->study_id == NULL || who->actor == NULL) {
         rc = err_set(e, DB_EHARD, "out of memory");
         goto out;
@@ -364,7 +366,10 @@ static void acc_refuse(struct acc_env *env, struct http_request *req, struct htt
         struct audit_entry a;
         struct err ignored;
         json_t *detail = json_pack("{s:s, s:i}", "code", d->code, "status", d->status);
-        char *target = arena_printf(req->arena, "%s %.480s", req->method, req->path);
+        /* The route's pattern, not the path: a path can hold a participant's
+         * code or token, which must never reach a log that cannot be changed. */
+        char *target = arena_printf(req->arena, "%s %.480s", req->method,
+                                    req->route ? req->route->pattern : "?");
         memset(&a, 0, sizeof a);
         a.actor_kind = who->actor_kind;
         a.actor = who->actor;

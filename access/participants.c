@@ -114,7 +114,7 @@ int acc_participant_withdraw(PGconn *conn, struct acc_participant *p, const stru
     snprintf(p->status, sizeof p->status, "withdrawn");
     snprintf(p->withdrawn_at, sizeof p->withdrawn_at, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    snprintf(target, sizeof target, "participant:%s/%s", p->study_id, p->code);
+    snprintf(target, sizeof target, "participant:%s/#%lld", p->study_id, p->id);
     detail = json_pack("{s:s}", "arm", p->arm_id);
     a.action = "participant.withdraw";
     a.target = target;
@@ -163,9 +163,9 @@ int acc_participant_erase(PGconn *conn, struct acc_participant *p, const struct 
         (rc = acc_erase_step(conn, "acc_erase_participant", 1, id_param, NULL, e)) < 0 ||
         (rc = acc_erase_step(conn, "acc_erase_runs", 2, runs_params, &out->runs, e)) < 0)
         return rc;
-    /* The target names the row by its internal id, not by the code that was
-     * just replaced: the audit trail keeps that an erasure happened, not who
-     * the participant was. */
+    /* Like every audit row about a participant, this names them by internal
+     * id, not by the code just replaced: the trail keeps that an erasure
+     * happened, not who the participant was. */
     snprintf(target, sizeof target, "participant:%s/#%lld", p->study_id, p->id);
     detail =
         json_pack("{s:I, s:I, s:I, s:I, s:I}", "responses", (json_int_t)out->responses, "items",

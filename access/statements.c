@@ -101,7 +101,7 @@ const struct db_statement acc_statements[] = {
     /* ---- api.c: studies and participants ---- */
 
     /* acc_api_studies: studies with participant counts; $1 NULL = all, else a
-     * text[] of ids */
+     * text[] of ids (the caller's memberships, which are attune_key values) */
     {"acc_studies",
      "SELECT s.id, s.title, s.status, s.weeks, s.timezone, attune_rfc3339(s.created_at),"
      "       count(p.id), count(p.id) FILTER (WHERE p.status = 'active'),"
@@ -110,6 +110,15 @@ const struct db_statement acc_statements[] = {
      "  FROM studies s LEFT JOIN participants p ON p.study_id = s.id"
      " WHERE $1::text[] IS NULL OR s.id = ANY ($1::text[])"
      " GROUP BY s.id ORDER BY s.id"},
+
+    /* acc_api_study: one study with participant counts */
+    {"acc_study",
+     "SELECT s.id, s.title, s.status, s.weeks, s.timezone, attune_rfc3339(s.created_at),"
+     "       count(p.id), count(p.id) FILTER (WHERE p.status = 'active'),"
+     "       count(p.id) FILTER (WHERE p.status = 'withdrawn'),"
+     "       count(p.id) FILTER (WHERE p.status = 'completed')"
+     "  FROM studies s LEFT JOIN participants p ON p.study_id = s.id"
+     " WHERE s.id = $1 GROUP BY s.id"},
 
     /* acc_api_study: the arms of one study with participant counts */
     {"acc_study_arms",

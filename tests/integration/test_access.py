@@ -306,11 +306,13 @@ with Home(t) as home:
                          json_body={}, headers={'X-CSRF-Token': b.csrf()})
     t.is_(st, 403, 'a researcher may not withdraw')
     rows = audit_rows(home, 'participant.withdraw')
-    t.is_([(r[1], r[4], r[7]) for r in rows],
-          [('participant', 'participant:demo/P002', 'withdrawn by the participant'),
-           ('system', 'participant:demo/P003', 'moved away'),
-           ('user', 'participant:demo/P004', 'asked by phone')],
-          'each withdrawal is audited with its actor and reason')
+    t.is_([(r[1], r[2], r[4], r[7]) for r in rows],
+          [('participant', 'demo/#%d' % pid2, 'participant:demo/#%d' % pid2,
+            'withdrawn by the participant'),
+           ('system', 'cli:' + __import__('pwd').getpwuid(os.geteuid()).pw_name,
+            'participant:demo/#%d' % pid3, 'moved away'),
+           ('user', 'root-admin', 'participant:demo/#%d' % pid4, 'asked by phone')],
+          'each withdrawal is audited with its actor and reason, naming the participant by id')
 
     # ---- erasure
     home.sql("INSERT INTO instruments (id, version, checksum, definition) VALUES"
