@@ -84,9 +84,10 @@ static json_t *acc_study_row(const PGresult *res, int i)
 {
     return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:{s:I, s:I, s:I, s:I}}", "id",
                      PQgetvalue(res, i, 0), "title", PQgetvalue(res, i, 1), "status",
-                     PQgetvalue(res, i, 2), "weeks", atoi(PQgetvalue(res, i, 3)), "timezone",
-                     PQgetvalue(res, i, 4), "created_at", PQgetvalue(res, i, 5), "participants",
-                     "enrolled", (json_int_t)strtoll(PQgetvalue(res, i, 6), NULL, 10), "active",
+                     PQgetvalue(res, i, 2), "weeks", (int)strtol(PQgetvalue(res, i, 3), NULL, 10),
+                     "timezone", PQgetvalue(res, i, 4), "created_at", PQgetvalue(res, i, 5),
+                     "participants", "enrolled",
+                     (json_int_t)strtoll(PQgetvalue(res, i, 6), NULL, 10), "active",
                      (json_int_t)strtoll(PQgetvalue(res, i, 7), NULL, 10), "withdrawn",
                      (json_int_t)strtoll(PQgetvalue(res, i, 8), NULL, 10), "completed",
                      (json_int_t)strtoll(PQgetvalue(res, i, 9), NULL, 10));

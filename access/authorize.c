@@ -354,6 +354,29 @@ out:
 
 /* ---- refusing ---- */
 
+/* A refusal on an HTML page is a page too, not problem+json. */
+static void acc_refusal_page(struct http_reply *rep, const struct acc_denial *d)
+{
+    char detail[512] = "";
+    char *html = NULL;
+    int n;
+
+    acc_html_escape(detail, sizeof detail, d->detail);
+    n = asprintf(&html,
+                 "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                 "<title>%s · Attune</title>"
+                 "<link rel=\"stylesheet\" href=\"/static/login.css\"></head>\n"
+                 "<body><main class=\"login\"><h1>Attune</h1><h2>%s</h2>\n"
+                 "<p class=\"error\" role=\"alert\">%s</p></main></body></html>\n",
+                 http_status_text(d->status), http_status_text(d->status), detail);
+    if (n < 0) {
+        http_problem(rep, d->status, d->code, NULL, NULL, "%s", d->detail);
+        return;
+    }
+    http_reply_take(rep, d->status, "text/html; charset=utf-8", html, (size_t)n);
+}
+
 static void acc_refuse(struct acc_env *env, struct http_request *req, struct http_reply *rep,
                        const struct acc_identity *who, const struct acc_denial *d)
 {
@@ -384,7 +407,10 @@ static void acc_refuse(struct acc_env *env, struct http_request *req, struct htt
                       log_quote(q, sizeof q, ignored.message));
         json_decref(detail);
     }
-    http_problem(rep, d->status, d->code, NULL, NULL, "%s", d->detail);
+    if (req->route != NULL && (req->route->auth & ACC_PAGE))
+        acc_refusal_page(rep, d);
+    else
+        http_problem(rep, d->status, d->code, NULL, NULL, "%s", d->detail);
     if (d->status == 401)
         http_reply_header(rep, "WWW-Authenticate", "Bearer realm=\"attune\"");
 }
@@ -393,20 +419,22 @@ static void acc_refuse(struct acc_env *env, struct http_request *req, struct htt
 static void acc_to_login(struct http_request *req, struct http_reply *rep)
 {
     static const char safe[] = "/-_.~";
-    char *location = arena_alloc(req->arena, strlen(req->path) * 3 + 16);
+    static const char prefix[] = "/login?next=";
+    size_t size = sizeof prefix + strlen(req->path) * 3;
+    char *location = arena_alloc(req->arena, size);
     size_t o;
 
     if (location == NULL) {
         http_problem(rep, 500, "internal", NULL, NULL, "Out of memory.");
         return;
     }
-    o = (size_t)sprintf(location, "/login?next=");
-    for (const unsigned char *p = (const unsigned char *)req->path; *p; p++) {
+    o = (size_t)snprintf(location, size, "%s", prefix);
+    for (const unsigned char *p = (const unsigned char *)req->path; *p && o + 4 <= size; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
             strchr(safe, *p) != NULL)
             location[o++] = (char)*p;
         else
-            o += (size_t)sprintf(location + o, "%%%02X", *p);
+            o += (size_t)snprintf(location + o, size - o, "%%%02X", *p);
     }
     location[o] = '\0';
     http_reply_bytes(rep, 303, "text/plain; charset=utf-8", "Sign in first.\n", 15);
@@ -446,6 +474,8 @@ int acc_authorize(struct http_request *req, struct http_reply *rep)
     struct acc_env *env = req->app; /* the application context begins with it */
     unsigned auth = req->route ? req->route->auth : ACC_ADMIN;
     unsigned level = auth & ACC_LEVEL_MASK;
+    /* Pages for users send strangers to /login; participant pages cannot. */
+    int to_login = (auth & ACC_PAGE) && level != ACC_PARTICIPANT;
     const char *bearer = acc_bearer(http_header(req, "authorization"));
     const char *study = http_path_param(req, "study");
     char cookie[128] = "";
@@ -468,7 +498,7 @@ int acc_authorize(struct http_request *req, struct http_reply *rep)
         acc_cookie_get(http_header(req, "cookie"), ACC_SESSION_COOKIE, cookie, sizeof cookie) != 0)
         cookie[0] = '\0';
     if (bearer == NULL && cookie[0] == '\0') {
-        if (auth & ACC_PAGE) {
+        if (to_login) {
             acc_to_login(req, rep);
             return 1;
         }
@@ -483,7 +513,7 @@ int acc_authorize(struct http_request *req, struct http_reply *rep)
         acc_deny(&denial, 401, bearer ? "invalid-token" : "session-expired",
                  bearer ? "The token is not one this server issued."
                         : "The session cookie is not valid; sign in again.");
-        if (!bearer && (auth & ACC_PAGE))
+        if (!bearer && to_login)
             acc_to_login(req, rep);
         else
             acc_refuse(env, req, rep, NULL, &denial);
@@ -503,7 +533,7 @@ int acc_authorize(struct http_request *req, struct http_reply *rep)
     if (found < 0)
         goto unavailable;
     if (found == ACC_UNKNOWN) {
-        if (bearer == NULL && (auth & ACC_PAGE)) {
+        if (bearer == NULL && to_login) {
             acc_to_login(req, rep);
             goto out;
         }
@@ -514,7 +544,7 @@ int acc_authorize(struct http_request *req, struct http_reply *rep)
         goto out;
     }
     if (found == ACC_REFUSED) {
-        if (denial.status == 401 && bearer == NULL && (auth & ACC_PAGE))
+        if (denial.status == 401 && bearer == NULL && to_login)
             acc_to_login(req, rep);
         else
             acc_refuse(env, req, rep, denial.status == 403 ? who : NULL, &denial);

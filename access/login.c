@@ -28,6 +28,7 @@
 
 #define ACC_USERNAME_MAX     64
 #define ACC_LOGIN_COOKIE_AGE 3600
+#define ACC_LOGIN_LIMIT_MAX  1000 /* the configuration's upper bound for both limits */
 
 /* Renders the form into the reply. `message` is plain text (escaped here). */
 static void acc_login_page(struct http_reply *rep, const struct acc_env *env, int status,
@@ -106,7 +107,7 @@ static int acc_login_wait(PGconn *conn, const struct acc_env *env, const char *u
     const struct cfg *c = env->cfg;
     char window[16], lim_user[16], lim_addr[16];
     const char *params[5] = {username, addr, window, lim_user, lim_addr};
-    double user_times[1000], addr_times[1000];
+    double user_times[ACC_LOGIN_LIMIT_MAX], addr_times[ACC_LOGIN_LIMIT_MAX];
     PGresult *res = NULL;
     size_t nu, na;
     double now;
@@ -115,17 +116,14 @@ static int acc_login_wait(PGconn *conn, const struct acc_env *env, const char *u
 
     snprintf(window, sizeof window, "%d", c->login_window_s);
     snprintf(lim_user, sizeof lim_user, "%d", c->login_failures_account);
-    snprintf(lim_addr, sizeof lim_addr, "%d",
-             c->login_failures_address < 1000 ? c->login_failures_address : 1000);
+    snprintf(lim_addr, sizeof lim_addr, "%d", c->login_failures_address);
     if ((rc = db_query(conn, "acc_login_failures_recent", 5, params, &res, e)) < 0)
         return rc;
     now = strtod(PQgetvalue(res, 0, 0), NULL);
-    nu = acc_parse_times(PQgetvalue(res, 0, 1), user_times, 1000);
-    na = acc_parse_times(PQgetvalue(res, 0, 2), addr_times, 1000);
+    nu = acc_parse_times(PQgetvalue(res, 0, 1), user_times, ACC_LOGIN_LIMIT_MAX);
+    na = acc_parse_times(PQgetvalue(res, 0, 2), addr_times, ACC_LOGIN_LIMIT_MAX);
     w1 = acc_ratelimit_wait(user_times, nu, now, c->login_failures_account, c->login_window_s);
-    w2 = acc_ratelimit_wait(addr_times, na, now,
-                            c->login_failures_address < 1000 ? c->login_failures_address : 1000,
-                            c->login_window_s);
+    w2 = acc_ratelimit_wait(addr_times, na, now, c->login_failures_address, c->login_window_s);
     *wait = w1 > w2 ? w1 : w2;
     PQclear(res);
     return 0;

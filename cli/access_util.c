@@ -42,19 +42,18 @@ int cli_access_pool(const struct cfg *cfg, struct db_pool **out, struct err *e)
     return rc;
 }
 
-void cli_actor(struct audit_entry *a, const char *reason)
+void cli_actor(struct audit_entry *a, char *buf, size_t size, const char *reason)
 {
-    static char actor[96];
     const struct passwd *pw = getpwuid(geteuid());
     const char *sudo = getenv("SUDO_USER");
 
     if (sudo != NULL && sudo[0] != '\0' && strlen(sudo) < 32)
-        snprintf(actor, sizeof actor, "cli:%s (sudo by %s)", pw ? pw->pw_name : "?", sudo);
+        snprintf(buf, size, "cli:%s (sudo by %s)", pw ? pw->pw_name : "?", sudo);
     else
-        snprintf(actor, sizeof actor, "cli:%s", pw ? pw->pw_name : "unknown");
+        snprintf(buf, size, "cli:%s", pw ? pw->pw_name : "unknown");
     memset(a, 0, sizeof *a);
     a->actor_kind = "system";
-    a->actor = actor;
+    a->actor = buf;
     a->reason = reason;
 }
 

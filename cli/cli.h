@@ -53,8 +53,12 @@ struct audit_entry;
  */
 int cli_access_pool(const struct cfg *cfg, struct db_pool **out, struct err *e);
 
-/* An audit template for the person at the terminal: system, "cli:<user>". */
-void cli_actor(struct audit_entry *a, const char *reason);
+/*
+ * An audit template for the person at the terminal: system, "cli:<user>".
+ * The actor's text is written into `buf` (96 bytes suffice), which must
+ * outlive the entry.
+ */
+void cli_actor(struct audit_entry *a, char *buf, size_t size, const char *reason);
 
 /*
  * Reads a password: one line from standard input when `from_stdin`, else

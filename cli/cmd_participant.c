@@ -19,6 +19,7 @@ struct cli_participant_tx {
     struct acc_erasure erased;
     int already;
     struct audit_entry who;
+    char actor[96];
 };
 
 static int cli_participant_tx(PGconn *conn, void *vctx, struct err *e)
@@ -89,7 +90,7 @@ int cli_participant(int argc, char **argv)
     err_clear(&e);
     if (cli_access_pool(&cfg, &pool, &e) != 0)
         goto out;
-    cli_actor(&t.who, reason);
+    cli_actor(&t.who, t.actor, sizeof t.actor, reason);
     if (db_run(pool, DB_READ_COMMITTED, cli_participant_tx, &t, &e) != 0)
         goto out;
     if (t.erase)

@@ -21,6 +21,7 @@ struct cli_token_tx {
     long long revoke_id;
     int already;
     struct audit_entry who;
+    char actor[96];
 };
 
 static int cli_token_owner(PGconn *conn, struct cli_token_tx *t, struct err *e)
@@ -201,7 +202,7 @@ int cli_token(int argc, char **argv)
     err_clear(&e);
     if (cli_access_pool(&cfg, &pool, &e) != 0)
         goto out;
-    cli_actor(&t.who, NULL);
+    cli_actor(&t.who, t.actor, sizeof t.actor, NULL);
     if (strcmp(action, "list") == 0) {
         rc = cli_token_list(pool, t.username, &e);
         goto out;

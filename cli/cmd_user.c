@@ -27,6 +27,7 @@ struct cli_user_tx {
     const char *studies[CLI_MAX_STUDIES];
     int n_studies;
     struct audit_entry who;
+    char actor[96];
 };
 
 static int cli_user_tx(PGconn *conn, void *vctx, struct err *e)
@@ -173,7 +174,7 @@ int cli_user(int argc, char **argv)
         rc = cli_user_list(pool, &e);
         goto out;
     }
-    cli_actor(&t.who, NULL);
+    cli_actor(&t.who, t.actor, sizeof t.actor, NULL);
     if (db_run(pool, DB_READ_COMMITTED, cli_user_tx, &t, &e) != 0)
         goto out;
     if (strcmp(t.action, "add") == 0)

@@ -92,7 +92,7 @@ static const struct cfg_key cfg_keys[] = {
     {"login_failures_account", "ATTUNE_LOGIN_FAILURES_ACCOUNT", CFG_INT, F(login_failures_account),
      "5", 1, 1000, 0, "failed sign-ins for one account within login_window before 429"},
     {"login_failures_address", "ATTUNE_LOGIN_FAILURES_ADDRESS", CFG_INT, F(login_failures_address),
-     "30", 1, 100000, 0, "failed sign-ins from one client address within login_window before 429"},
+     "30", 1, 1000, 0, "failed sign-ins from one client address within login_window before 429"},
     {"login_window", "ATTUNE_LOGIN_WINDOW", CFG_INT, F(login_window_s), "900", 10, 86400, 0,
      "seconds over which failed sign-ins are counted"},
     {"config", "ATTUNE_CONFIG", CFG_STRING, F(file), NULL, 0, 0, 0, "config file that was read"},

@@ -88,7 +88,7 @@ with Home(t) as home:
     # Generous limits here; guessing gets its own server below.
     srv = home.serve(env={'ATTUNE_TRUSTED_PROXY': '127.0.0.1',
                           'ATTUNE_LOGIN_FAILURES_ACCOUNT': '1000',
-                          'ATTUNE_LOGIN_FAILURES_ADDRESS': '100000'})
+                          'ATTUNE_LOGIN_FAILURES_ADDRESS': '1000'})
     alice, vera, admin = Browser(srv), Browser(srv), Browser(srv)
     t.is_(alice.login('alice')[0], 303, 'alice signs in')
     t.is_(vera.login('vera')[0], 303, 'vera (viewer) signs in')
@@ -432,6 +432,10 @@ with Home(t) as home:
     st, _, body = Browser(srv).json('POST', '/api/v1/tokens', headers=bearer(export_tok),
                                     json_body={'name': 'x', 'scopes': ['read']})
     t.is_((st, body.get('code')), (403, 'forbidden'), 'a token cannot mint tokens')
+    st, hdr, page = Browser(srv).request('GET', '/account', headers=bearer(read_tok))
+    t.ok(st == 403 and hdr.get('content-type', '').startswith('text/html')
+         and b'API tokens cannot use it' in page,
+         'a refusal on an HTML page is an HTML page with the reason', (st, hdr, page[:300]))
     forged = 'atk.' + 'A' * 43
     st, _, body = Browser(srv).json('GET', '/api/v1/studies', headers=bearer(forged))
     t.is_((st, body.get('code')), (401, 'invalid-token'), 'a made-up token: 401')
@@ -443,7 +447,7 @@ with Home(t) as home:
     before = snapshot(home, GUARDED)
     rows = audit_rows(home, 'auth.denied', mark)
     t.is_(sorted(r[8]['code'] for r in rows),
-          ['forbidden', 'forbidden', 'insufficient-scope', 'insufficient-scope',
+          ['forbidden', 'forbidden', 'forbidden', 'insufficient-scope', 'insufficient-scope',
            'insufficient-scope', 'token-revoked'],
           'refusals of known tokens are audited (made-up and expired ones are only logged)')
     t.ok(all(r[1] == 'token' for r in rows), '... with the token as actor')
