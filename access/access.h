@@ -389,6 +389,9 @@ const char *acc_role_name(enum acc_role role);
  */
 int acc_next_is_local(const char *next);
 
+/* Whether `s` is an attune_key, the form of every study id: ^[a-z0-9][a-z0-9_-]{0,62}$. */
+int acc_study_key_ok(const char *s);
+
 /* Appends `s` to `out` with & < > " ' escaped for HTML. Returns 0, or -1 if it does not fit. */
 int acc_html_escape(char *out, size_t size, const char *s);
 

@@ -384,7 +384,7 @@ static void acc_refuse(struct acc_env *env, struct http_request *req, struct htt
 
     log_event(LOG_INFO, "auth.denied", "status=%d code=%s actor=%s path=%s req=%s", d->status,
               d->code, log_quote(q, sizeof q, who && who->actor ? who->actor : "-"),
-              log_quote(path, sizeof path, req->path), req->request_id);
+              log_quote(path, sizeof path, http_log_path(req)), req->request_id);
     if (who != NULL && who->actor != NULL && d->status == 403) {
         struct audit_entry a;
         struct err ignored;
@@ -550,7 +550,9 @@ int acc_authorize(struct http_request *req, struct http_reply *rep)
             acc_refuse(env, req, rep, denial.status == 403 ? who : NULL, &denial);
         goto out;
     }
-    if (who->kind != ACC_KIND_PARTICIPANT && study != NULL)
+    /* Only a well-formed study id is recorded (audit rows); any other value
+     * names no study and is refused or answered 404 below. */
+    if (who->kind != ACC_KIND_PARTICIPANT && study != NULL && acc_study_key_ok(study))
         who->study_id = study;
     if (acc_decide(auth, req->method, who, study, &denial) != 0) {
         acc_refuse(env, req, rep, who, &denial);

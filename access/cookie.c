@@ -220,6 +220,15 @@ int acc_next_is_local(const char *next)
     return 1;
 }
 
+int acc_study_key_ok(const char *s)
+{
+    size_t len = s ? strlen(s) : 0;
+
+    if (len < 1 || len > 63 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+        return 0;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == len;
+}
+
 int acc_html_escape(char *out, size_t size, const char *s)
 {
     size_t used = strlen(out);

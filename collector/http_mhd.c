@@ -333,8 +333,8 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     log_event(ctx->status >= 500 ? LOG_WARN : LOG_INFO, "http.request",
               "method=%s path=%s status=%d ms=%.2f bytes_in=%zu req=%s remote=%s%s",
               ctx->req.method ? ctx->req.method : "-",
-              log_quote(qpath, sizeof qpath, ctx->req.path ? ctx->req.path : "-"), ctx->status, ms,
-              ctx->body_len, ctx->req.request_id ? ctx->req.request_id : "-",
+              log_quote(qpath, sizeof qpath, ctx->req.path ? http_log_path(&ctx->req) : "-"),
+              ctx->status, ms, ctx->body_len, ctx->req.request_id ? ctx->req.request_id : "-",
               ctx->req.remote_addr ? ctx->req.remote_addr : "-",
               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " completed=false");
     json_decref(ctx->req.json);

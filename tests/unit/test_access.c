@@ -187,6 +187,20 @@ static void test_scopes_roles_next_html(void)
     ok(!acc_next_is_local(""), "empty is not local");
     ok(!acc_next_is_local(NULL), "NULL is not local");
 
+    ok(acc_study_key_ok("demo") && acc_study_key_ok("trial-2_b") && acc_study_key_ok("0x"),
+       "study keys");
+    ok(!acc_study_key_ok("Demo") && !acc_study_key_ok("-x") && !acc_study_key_ok("") &&
+           !acc_study_key_ok("a b") && !acc_study_key_ok("x'--") && !acc_study_key_ok(NULL),
+       "not study keys: capitals, leading dash, empty, blanks, quotes");
+    {
+        char long_key[70];
+        memset(long_key, 'a', 64);
+        long_key[64] = '\0';
+        ok(!acc_study_key_ok(long_key), "not a study key: 64 characters");
+        long_key[63] = '\0';
+        ok(acc_study_key_ok(long_key), "63 characters is a study key");
+    }
+
     out[0] = '\0';
     is_int(acc_html_escape(out, sizeof out, "<a href=\"x\">'&'</a>"), 0, "escape fits");
     is_str(out, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;", "HTML escaping");
