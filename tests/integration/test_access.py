@@ -390,7 +390,7 @@ with Home(t) as home:
         t.ok(audit_rows(home, action), 'audited: %s' % action)
 
     # ---- a trusted proxy names the client
-    srv.stop()
+    t.is_(srv.stop(), 0, 'attune serve stops cleanly (no sanitizer report)')
     srv = home.serve(env={'ATTUNE_TRUSTED_PROXY': '127.0.0.1'})
     before = last_audit_id(home)
     Browser(srv, xff='203.0.113.9, 198.51.100.7').login('alice', password='not the password')
@@ -423,7 +423,7 @@ with Home(t) as home:
          sess)
     st, _, body = tb.json('GET', '/api/v1/session')
     t.is_(st, 200, 'the session works over HTTPS')
-    tls.stop()
+    t.is_(tls.stop(), 0, 'the HTTPS server stops cleanly')
     r = home.attune('serve', '--listen', '127.0.0.1:0',
                     env={'ATTUNE_TLS_CERT': cert}, timeout=30)
     t.is_(r.returncode, 1, 'a certificate without a key is a configuration error')

@@ -593,7 +593,7 @@ with Home(t) as home:
     st, _, _ = Browser(esrv).json('POST', '/api/v1/me/withdraw', headers=bearer(tok2))
     t.is_(st, 403, 'the erased participant\'s token is refused')
     time.sleep(1.5)
-    esrv.stop()  # its sealer would race the tampering below
+    t.is_(esrv.stop(), 0, 'attune serve stops cleanly')  # its sealer would race the tampering
 
     # ================================================= tampering behind the application's back
     r = home.attune('audit', 'verify')
