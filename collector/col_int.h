@@ -10,15 +10,16 @@
 #include <semaphore.h>
 #include <stdint.h>
 
+#include "access.h"
+#include "audit.h"
 #include "collector.h"
 #include "intake.h"
 #include "scoring.h"
 
-/* Auth levels of the collector's routes (struct http_route.auth). */
-enum {
-    COL_AUTH_PUBLIC = 0,
-    COL_AUTH_PARTICIPANT = 1, /* Authorization: Bearer <participant token> */
-};
+/* Auth levels of the collector's routes (struct http_route.auth): the access
+ * module's (access.h). */
+#define COL_AUTH_PUBLIC      ACC_PUBLIC
+#define COL_AUTH_PARTICIPANT ACC_PARTICIPANT
 
 /* A participant, as their token reveals them. Strings live in the struct. */
 struct col_participant {
@@ -30,39 +31,44 @@ struct col_participant {
     int64_t enrolled_at;
     char timezone[64];
     int allow_late;
-    int revoked;
-    /* When set, the participant came from the token cache: the write
-     * statement itself checks that this token (its \\x hex hash) is still
-     * live and the participant still active. */
-    int verify_in_write;
+    /* A token to check again inside the write statement (its \\x hex
+     * hash), or "" when the request's token was just checked. */
     char token_hash_param[2 + 64 + 1];
+    int verify_in_write;
+    /* Who to name in audit rows (acc_identity of the request), or NULL. */
+    const char *actor;
+    const char *request_id;
+    const char *source_addr;
 };
 
-/* ---- the token cache (tokens.c) ----
+/* ---- the participant cache (pcache.c) ----
  *
- * What never changes about a participant (id, study, enrolment time, the
- * study's zone and late rule) is kept in memory by token hash, so that a
- * write does not need a separate look-up first; whether the token is still
- * live and the participant still active is checked by the write statement
- * itself, atomically with the write (revocation and withdrawal take effect at
- * once). Reads (GET) always look the token up. Direct-mapped and bounded. */
-struct col_token_cache;
+ * acc_authorize() (access/) checks the token of every request and says who
+ * the participant is; what the collector needs besides (enrolment time, the
+ * study's zone and late rule) never changes and is kept in memory by
+ * participant id. Direct-mapped and bounded. */
+struct col_participant_cache;
 
-int col_token_cache_new(size_t slots, struct col_token_cache **out);
-void col_token_cache_free(struct col_token_cache *c);
-/* 1 and *out filled when the hash is cached. */
-int col_token_cache_get(struct col_token_cache *c, const unsigned char hash[32],
-                        struct col_participant *out);
-void col_token_cache_put(struct col_token_cache *c, const unsigned char hash[32],
-                         const struct col_participant *p);
-void col_token_cache_drop(struct col_token_cache *c, const unsigned char hash[32]);
+int col_participant_cache_new(size_t slots, struct col_participant_cache **out);
+void col_participant_cache_free(struct col_participant_cache *c);
+/* 1 and *out filled when cached. */
+int col_participant_cache_get(struct col_participant_cache *c, long long id,
+                              struct col_participant *out);
+void col_participant_cache_put(struct col_participant_cache *c, const struct col_participant *p);
 
-/* Looks a participant up by token (raw text). 1 found, 0 unknown, <0 db_status. */
-int col_participant_by_token(PGconn *conn, const char *token, struct col_participant *out,
-                             struct err *e);
+/*
+ * The participant of an authorised request (req->auth, a struct
+ * acc_identity of kind participant) into *out, from the cache or the
+ * database. 1, 0 (not a participant), or a negative db_status.
+ */
+int col_participant_of(struct http_request *req, struct col_participant *out, struct err *e);
 
-/* SHA-256 of a token, the form participant_tokens keeps. */
-void col_token_hash(const char *token, unsigned char out[32]);
+/* As col_participant_of(); on failure fills `rep` (503, 403) and returns 0. */
+int col_participant_or_reply(struct http_request *req, struct http_reply *rep,
+                             struct col_participant *p);
+
+/* By id from the database (col_participant_of's miss). 1, 0 or <0. */
+int col_participant_by_id(PGconn *conn, long long id, struct col_participant *out, struct err *e);
 
 /* ---- definitions (definitions.c) ---- */
 
@@ -143,14 +149,6 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
 
 void col_submit_clear(struct col_submit *s);
 
-/* Answers 403 withdrawn (or 401 token-revoked) and forgets the token. */
-void col_participant_refused(struct col_app *app, struct http_reply *rep,
-                             const struct col_participant *p, int withdrawn);
-
-/* Forgets a cached token after a submission was refused for it (401/403). */
-void col_submit_forget(struct col_app *app, const struct col_participant *p,
-                       const struct col_submit *s);
-
 /* Sends a col_submit as a reply (record or problem+json). */
 void col_submit_reply(struct col_submit *s, struct http_reply *rep);
 
@@ -179,8 +177,6 @@ extern const size_t col_form_routes_count;
 extern const struct http_route col_fhir_routes[];
 extern const size_t col_fhir_routes_count;
 
-/* The authorisation hook for the collector's routes (participant.c). */
-int col_authorize(struct http_request *req, struct http_reply *rep);
 
 /* Builds the JSON of a stored response from a col_response_select row. */
 json_t *col_response_record_from_row(PGresult *res, int row);

@@ -157,9 +157,9 @@ static int demo_events(struct demo_ctx *c, const struct col_participant *p, json
     }
     snprintf(pid, sizeof pid, "%lld", p->id);
     for (int k = 0; k <= retry; k++) {
-        const char *params[5] = {pid, p->study, lit, text, NULL};
+        const char *params[8] = {pid, p->study, lit, text, NULL, NULL, NULL, NULL};
         PGresult *res = NULL;
-        int n = db_query(c->conn, "col_events_insert", 5, params, &res, c->e);
+        int n = db_query(c->conn, "col_events_insert", 8, params, &res, c->e);
         if (n != 1) {
             PQclear(res);
             rc = n < 0 ? n : err_set(c->e, DB_EHARD, "events insert returned no row");
@@ -410,7 +410,7 @@ int col_demo_run(PGconn *conn, const struct cfg *cfg, const struct col_demo_opti
         return rc < 0 ? rc : 0;
     }
     snprintf(path, sizeof path, "%s/studies/demo.json", cfg->data_dir);
-    if ((rc = col_study_create(conn, cfg, path, e)) != 0)
+    if ((rc = col_study_create(conn, cfg, path, o->who, e)) != 0)
         return rc;
     if (col_defs_new(&c.defs) != 0)
         return err_set(e, COL_EINVAL, "out of memory");

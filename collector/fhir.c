@@ -21,10 +21,6 @@
 
 #include "col_int.h"
 
-static const struct col_participant *req_participant(const struct http_request *req)
-{
-    return req->auth;
-}
 
 static void col_fhir_questionnaire(struct http_request *req, struct http_reply *rep)
 {
@@ -224,7 +220,8 @@ static void col_fhir_map_errors(json_t *errors, json_t *index)
 static void col_fhir_response_post(struct http_request *req, struct http_reply *rep)
 {
     struct col_app *app = col_app_of(req);
-    json_t *errors = json_array(), *index = NULL, *sub;
+    json_t *errors = json_array(), *index = NULL, *sub = NULL;
+    struct col_participant p;
     const char *version = NULL;
     struct col_submit s;
     PGconn *conn;
@@ -232,6 +229,8 @@ static void col_fhir_response_post(struct http_request *req, struct http_reply *
     int rc;
 
     memset(&s, 0, sizeof s);
+    if (!col_participant_or_reply(req, rep, &p))
+        goto out;
     sub = col_fhir_to_submission(app->registry, req->json, errors, &index, &version);
     if (json_array_size(errors) == 0 && sub != NULL) {
         /* The Questionnaire's version must be the one the study schedules. */
@@ -243,7 +242,7 @@ static void col_fhir_response_post(struct http_request *req, struct http_reply *
             col_reply_db_error(rep, &e);
             goto out;
         }
-        rc = col_defs_scheduled(app->defs, conn, req_participant(req)->study, instrument,
+        rc = col_defs_scheduled(app->defs, conn, p.study, instrument,
                                 &scheduled, &e);
         db_pool_release(app->pool, conn);
         if (rc < 0) {
@@ -268,10 +267,8 @@ static void col_fhir_response_post(struct http_request *req, struct http_reply *
         col_reply_db_error(rep, &e);
         goto out;
     }
-    col_response_submit_via(app->defs, app->batcher, conn, req->auth, sub, "fhir", col_time_now(),
-                            &s);
+    col_response_submit_via(app->defs, app->batcher, conn, &p, sub, "fhir", col_time_now(), &s);
     db_pool_release(app->pool, conn);
-    col_submit_forget(app, req->auth, &s);
     col_fhir_map_errors(s.errors, index);
     col_submit_reply(&s, rep);
 out:

@@ -173,26 +173,25 @@ struct col_form_ctx {
 };
 
 /*
- * Loads the participant (by the token in the path), the study's support text
- * and what is due. Returns 1 when found, 0 when the token is unknown or
- * revoked, or a negative db_status.
+ * Loads the participant (the access module has checked the token in the
+ * path), the study's support text and what is due. Returns 1, 0 when the
+ * request is not a participant's, or a negative db_status.
  */
-static int col_form_load(struct col_app *app, const char *token, struct col_form_ctx *c,
-                         struct err *e)
+static int col_form_load(struct http_request *req, struct col_form_ctx *c, struct err *e)
 {
-    PGconn *conn = db_pool_acquire(app->pool, 5000, e);
+    struct col_app *app = col_app_of(req);
+    PGconn *conn;
     PGresult *res = NULL;
     const char *param;
     char pid[24];
     int rc;
 
+    rc = col_participant_of(req, &c->p, e);
+    if (rc != 1)
+        return rc;
+    conn = db_pool_acquire(app->pool, 5000, e);
     if (conn == NULL)
         return e->code ? e->code : DB_EUNAVAILABLE;
-    rc = col_participant_by_token(conn, token, &c->p, e);
-    if (rc != 1 || c->p.revoked) {
-        db_pool_release(app->pool, conn);
-        return rc < 0 ? rc : 0;
-    }
     param = c->p.study;
     rc = db_query(conn, "col_study_select", 1, &param, &res, e);
     if (rc == 1) {
@@ -447,13 +446,12 @@ static void col_form_nothing_due(struct http_reply *rep, const struct col_form_c
 static int col_form_begin(struct http_request *req, struct http_reply *rep,
                           struct col_form_ctx *c)
 {
-    const char *token = http_path_param(req, "token");
     struct err e;
     int rc;
 
     err_clear(&e);
     memset(c, 0, sizeof *c);
-    rc = col_form_load(col_app_of(req), token, c, &e);
+    rc = col_form_load(req, c, &e);
     if (rc < 0) {
         col_form_message(rep, 503, "Please try again in a minute",
                          "We cannot reach the study's database right now. Nothing you entered "
@@ -588,7 +586,7 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
     if (s.status == 200 || s.status == 201) {
         /* Reload what is due: the next questionnaire, or the thanks page. */
         struct col_form_ctx *next = arena_alloc(req->arena, sizeof *next);
-        if (next != NULL && col_form_load(app, http_path_param(req, "token"), next, &e) == 1 &&
+        if (next != NULL && col_form_load(req, next, &e) == 1 &&
             next->n_due > 0) {
             struct col_html h = {0};
             col_html_head(&h, "Thank you");
@@ -689,9 +687,9 @@ static void col_form_stylesheet(struct http_request *req, struct http_reply *rep
 const struct http_route col_form_routes[] = {
     {"GET", "/p-assets/form.css", 0, HTTP_BODY_NONE, 0, col_form_stylesheet,
      "the participant form's stylesheet"},
-    {"GET", "/p/{token}", 0, HTTP_BODY_NONE, 0, col_form_get,
+    {"GET", "/p/{token}", ACC_PARTICIPANT | ACC_PAGE, HTTP_BODY_NONE, 0, col_form_get,
      "the participant's form: what is due now"},
-    {"POST", "/p/{token}", 0, HTTP_BODY_FORM, 64 * 1024, col_form_post,
+    {"POST", "/p/{token}", ACC_PARTICIPANT | ACC_PAGE, HTTP_BODY_FORM, 64 * 1024, col_form_post,
      "submit the participant's form"},
 };
 const size_t col_form_routes_count = sizeof col_form_routes / sizeof col_form_routes[0];

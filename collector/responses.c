@@ -156,13 +156,14 @@ static char *col_batch_element(const struct ins_definition *def,
     for (size_t f = 0; f < score->n_flags; f++)
         json_array_append_new(flags, json_string(score->flags[f]));
     o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:s?, s:o, s:i, s:i, s:b, s:o, "
-                  "s:o, s:s?}",
+                  "s:o, s:s?, s:s?, s:s?, s:s?}",
                   "id", id, "participant", pid, "instrument", def->id, "version", def->version,
                   "completed", completed, "source", source, "hash", hash_hex, "total",
                   score->voided ? json_null() : json_real(score->total), "subscales",
                   score->subscales, "severity", score->severity, "flags", flags, "answered", (int)score->answered, "missing",
                   (int)score->missing, "prorated", score->prorated, "items", items, "vals", vals,
-                  "token", p->verify_in_write ? p->token_hash_param + 2 : NULL);
+                  "token", p->verify_in_write ? p->token_hash_param + 2 : NULL, "actor",
+                  p->actor, "request_id", p->request_id, "source_addr", p->source_addr);
     text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(o);
     return text;
@@ -180,7 +181,7 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
     unsigned char hash[32];
     char hash_hex[2 + 64 + 1], completed[COL_TIME_MAX], total[40], answered[16], missing[16];
     char pid[24], *items = NULL, *vals = NULL, *flags = NULL, *subscales = NULL;
-    const char *params[17];
+    const char *params[20];
     PGresult *res = NULL;
     struct err e;
     int rc;
@@ -190,7 +191,7 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
     err_clear(&e);
     out->errors = json_array();
     if (strcmp(p->status, "withdrawn") == 0)
-        return col_submit_fail(out, 403, "withdrawn",
+        return col_submit_fail(out, 403, "participant-withdrawn",
                                "This participant has withdrawn from the study; nothing more is "
                                "collected.");
     /* Every problem is collected before answering: the shape, the
@@ -283,6 +284,9 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
     params[14] = items;
     params[15] = vals;
     params[16] = p->verify_in_write ? p->token_hash_param : NULL;
+    params[17] = p->actor;
+    params[18] = p->request_id;
+    params[19] = p->source_addr;
 
     if (batcher != NULL) {
         struct col_batch_job job;
@@ -314,7 +318,7 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
     }
 
     for (int attempt = 0;; attempt++) {
-        rc = db_query(conn, "col_response_store", 17, params, &res, &e);
+        rc = db_query(conn, "col_response_store", 20, params, &res, &e);
         if (rc != DB_ESOFT || attempt >= COL_SOFT_RETRIES)
             break;
     }
@@ -382,7 +386,7 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
         } else if (strcmp(outcome, "revoked") == 0) {
             col_submit_fail(out, 401, "token-revoked", "The token has been revoked.");
         } else if (strcmp(outcome, "withdrawn") == 0) {
-            col_submit_fail(out, 403, "withdrawn",
+            col_submit_fail(out, 403, "participant-withdrawn",
                             "This participant has withdrawn from the study; nothing more is "
                             "collected.");
         } else {
