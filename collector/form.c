@@ -186,6 +186,7 @@ static int col_form_load(struct http_request *req, struct col_form_ctx *c, struc
     char pid[24];
     int rc;
 
+    memset(c, 0, sizeof *c);
     rc = col_participant_of(req, &c->p, e);
     if (rc != 1)
         return rc;
