@@ -86,12 +86,9 @@ static void cli_enrol_print(const struct cfg *cfg, const struct col_enrolment *l
 int cli_enroll(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"study", required_argument, NULL, 's'},
-        {"arm", required_argument, NULL, 'a'},
-        {"count", required_argument, NULL, 'n'},
-        {"enrolled-at", required_argument, NULL, 't'},
-        {"code", required_argument, NULL, 'c'},
-        {NULL, 0, NULL, 0},
+        {"study", required_argument, NULL, 's'}, {"arm", required_argument, NULL, 'a'},
+        {"count", required_argument, NULL, 'n'}, {"enrolled-at", required_argument, NULL, 't'},
+        {"code", required_argument, NULL, 'c'},  {NULL, 0, NULL, 0},
     };
     const char *study = NULL, *arm = NULL, *code = NULL;
     long count = 1;
@@ -202,8 +199,9 @@ int cli_link(int argc, char **argv)
         {
             const char *params[2] = {study, en.code};
             PGresult *res = NULL;
-            if (db_query_sql(conn, "SELECT arm_id FROM participants WHERE study_id = $1 AND code = $2",
-                             2, params, &res, &e) == 1)
+            if (db_query_sql(conn,
+                             "SELECT arm_id FROM participants WHERE study_id = $1 AND code = $2", 2,
+                             params, &res, &e) == 1)
                 snprintf(en.arm, sizeof en.arm, "%s", PQgetvalue(res, 0, 0));
             PQclear(res);
         }

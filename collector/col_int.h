@@ -121,12 +121,12 @@ int col_batcher_store(struct col_batcher *b, struct col_batch_job *job);
 /* ---- the submission path (responses.c) ---- */
 
 struct col_submit {
-    int status;         /* HTTP status: 201, 200, 4xx, 5xx */
-    const char *code;   /* problem code when status >= 400 */
-    char detail[512];   /* for people */
-    json_t *errors;     /* array of {"pointer","message"}; owned */
-    json_t *record;     /* the stored record (2xx); owned */
-    char existing[37];  /* the response that holds the week, on week-taken */
+    int status;        /* HTTP status: 201, 200, 4xx, 5xx */
+    const char *code;  /* problem code when status >= 400 */
+    char detail[512];  /* for people */
+    json_t *errors;    /* array of {"pointer","message"}; owned */
+    json_t *record;    /* the stored record (2xx); owned */
+    char existing[37]; /* the response that holds the week, on week-taken */
 };
 
 /*
@@ -176,7 +176,6 @@ extern const struct http_route col_form_routes[];
 extern const size_t col_form_routes_count;
 extern const struct http_route col_fhir_routes[];
 extern const size_t col_fhir_routes_count;
-
 
 /* Builds the JSON of a stored response from a col_response_select row. */
 json_t *col_response_record_from_row(PGresult *res, int row);

@@ -22,12 +22,12 @@
 #include "migrate.h"
 
 enum {
-    COL_EINIT = -1,    /* something the server needs could not be set up */
-    COL_EPENDING = -2, /* the database has unapplied migrations */
-    COL_EINVAL = -3,   /* a protocol or argument is invalid; the detail names every problem */
-    COL_EEXISTS = -4,  /* the study already exists */
+    COL_EINIT = -1,     /* something the server needs could not be set up */
+    COL_EPENDING = -2,  /* the database has unapplied migrations */
+    COL_EINVAL = -3,    /* a protocol or argument is invalid; the detail names every problem */
+    COL_EEXISTS = -4,   /* the study already exists */
     COL_ENOTFOUND = -5, /* no such study, arm or participant */
-    COL_ECHANGED = -6, /* a registered instrument version differs from its file */
+    COL_ECHANGED = -6,  /* a registered instrument version differs from its file */
 };
 
 struct col_defs;
@@ -43,8 +43,8 @@ struct col_app {
     struct db_pool *pool;
     struct col_defs *defs; /* instrument definitions, loaded from the database on use */
     struct col_participant_cache *participants; /* what never changes, by id (col_int.h) */
-    struct col_batcher *batcher;    /* group commit of responses (batch.c) */
-    struct ins_registry *registry;  /* definitions from instruments_dir (FHIR responses) */
+    struct col_batcher *batcher;                /* group commit of responses (batch.c) */
+    struct ins_registry *registry;    /* definitions from instruments_dir (FHIR responses) */
     struct migration_set *migrations; /* what this program expects */
     pthread_mutex_t migrations_lock;  /* migrate_check() writes into the set */
     time_t started;

@@ -63,7 +63,7 @@ void col_defs_free(struct col_defs *defs)
 }
 
 static const struct ins_definition *col_defs_find(struct col_defs *defs, const char *id,
-                                           const char *version)
+                                                  const char *version)
 {
     for (size_t i = 0; i < defs->n_defs; i++)
         if (strcmp(defs->defs[i].id, id) == 0 && strcmp(defs->defs[i].version, version) == 0)

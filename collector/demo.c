@@ -71,10 +71,9 @@ static void demo_uuid(gsl_rng *r, char out[37])
         b[i] = (unsigned char)gsl_rng_uniform_int(r, 256);
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 /* Item answers for a latent total: each item near total/n_items, with noise,
@@ -101,8 +100,7 @@ struct demo_ctx {
     struct err *e;
 };
 
-static int demo_submit(struct demo_ctx *c, const struct col_participant *p, json_t *body,
-                       int retry)
+static int demo_submit(struct demo_ctx *c, const struct col_participant *p, json_t *body, int retry)
 {
     struct col_submit s;
     int64_t now = col_time_now();
@@ -226,8 +224,8 @@ static json_t *demo_week_events(gsl_rng *r, int app, double engagement, int week
             continue;
         }
         if (gsl_rng_uniform(r) < 0.3)
-            json_array_append_new(batch, demo_event(r, "notification_opened",
-                                                    t - 60 * 1000000, -1, NULL));
+            json_array_append_new(batch,
+                                  demo_event(r, "notification_opened", t - 60 * 1000000, -1, NULL));
         json_array_append_new(batch, demo_event(r, "app_open", t, -1, NULL));
         json_array_append_new(batch, demo_event(r, "session_start", t + 2 * 1000000, -1, NULL));
         {
@@ -237,12 +235,12 @@ static json_t *demo_week_events(gsl_rng *r, int app, double engagement, int week
                 const char *type = activities[gsl_rng_uniform_int(r, 8)];
                 double d = 30 + gsl_ran_exponential(r, 150);
                 total += d + 5;
-                json_array_append_new(batch,
-                                      demo_event(r, type, t + (int64_t)(total * 1000000), d,
-                                                 strcmp(type, "mood_check_in") == 0
-                                                     ? json_pack("{s:i}", "mood",
-                                                                 (int)gsl_rng_uniform_int(r, 5) + 1)
-                                                     : NULL));
+                json_array_append_new(
+                    batch,
+                    demo_event(r, type, t + (int64_t)(total * 1000000), d,
+                               strcmp(type, "mood_check_in") == 0
+                                   ? json_pack("{s:i}", "mood", (int)gsl_rng_uniform_int(r, 5) + 1)
+                                   : NULL));
             }
             json_array_append_new(batch, demo_event(r, "session_end",
                                                     t + (int64_t)((total + 10) * 1000000),
@@ -338,8 +336,7 @@ static int demo_participant(struct demo_ctx *c, long index, const char *arm, int
             /* Two hours' margin keeps a daylight-saving shift from moving a
              * time across a window edge (windows are local, the draw is UTC). */
             if (late)
-                completed = week_start + (int64_t)ins->window_days * US_PER_DAY +
-                            2 * US_PER_HOUR +
+                completed = week_start + (int64_t)ins->window_days * US_PER_DAY + 2 * US_PER_HOUR +
                             (int64_t)(gsl_rng_uniform(r) *
                                       (double)((7 - ins->window_days) * US_PER_DAY +
                                                (ins->n_weeks == 3 ? 14 * US_PER_DAY : 0) -
@@ -351,8 +348,8 @@ static int demo_participant(struct demo_ctx *c, long index, const char *arm, int
             if (k == 0)
                 answers = demo_items(r, "gad7", 7, 3, demo_clamp(latent, 0, 21), 0.55);
             else if (k == 1) {
-                answers = demo_items(r, "phq9", 9, 3,
-                                     demo_clamp(0.9 * latent + dep_offset, 0, 27), 0.6);
+                answers =
+                    demo_items(r, "phq9", 9, 3, demo_clamp(0.9 * latent + dep_offset, 0, 27), 0.6);
                 /* Item 9 (thoughts of self-harm) is rare. */
                 json_object_set_new(answers, "phq9_9",
                                     json_integer(latent > 14 && gsl_rng_uniform(r) < 0.08));

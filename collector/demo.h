@@ -15,9 +15,9 @@
 struct col_demo_options {
     unsigned long seed;
     long participants;
-    int64_t start;  /* first possible enrolment, microseconds since the epoch */
-    int enrol_days; /* enrolments spread over this many days */
-    int progress;   /* print progress to stderr */
+    int64_t start;                 /* first possible enrolment, microseconds since the epoch */
+    int enrol_days;                /* enrolments spread over this many days */
+    int progress;                  /* print progress to stderr */
     const struct audit_entry *who; /* audits study.create (may be NULL) */
 };
 

@@ -165,7 +165,8 @@ static int col_key_ok(const char *s)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'))))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              (i > 0 && (c == '_' || c == '-'))))
             return 0;
     }
     return 1;
@@ -375,8 +376,9 @@ size_t col_events_check(json_t *batch, int64_t now, int64_t not_before, json_t *
             prev = json_object_get(seen, lower);
             if (prev != NULL && json_integer_value(prev) != at) {
                 snprintf(ptr, sizeof ptr, "/%zu/id", i);
-                col_error_add(errors, ptr, "the id repeats an earlier event of this batch with "
-                                           "another time");
+                col_error_add(errors, ptr,
+                              "the id repeats an earlier event of this batch with "
+                              "another time");
                 bad = 1;
             } else if (prev == NULL) {
                 json_object_set_new(seen, lower, json_integer(at));

@@ -69,17 +69,16 @@ int col_participant_of(struct http_request *req, struct col_participant *out, st
     snprintf(out->status, sizeof out->status, "%s", who->withdrawn ? "withdrawn" : "active");
     out->actor = who->actor;
     out->request_id = req->request_id;
-    out->source_addr =
-        who->source_addr && who->source_addr[0] && strcmp(who->source_addr, "-") != 0
-            ? who->source_addr
-            : NULL;
+    out->source_addr = who->source_addr && who->source_addr[0] && strcmp(who->source_addr, "-") != 0
+                           ? who->source_addr
+                           : NULL;
     return 1;
 }
 
 /* The participant of a request, or an answer: 1 with *p, or 0 after
  * filling `rep`. */
 int col_participant_or_reply(struct http_request *req, struct http_reply *rep,
-                                    struct col_participant *p)
+                             struct col_participant *p)
 {
     struct err e;
     int rc;
@@ -144,13 +143,11 @@ static void col_me(struct http_request *req, struct http_reply *rep)
     for (int r = 0; sched && r < PQntuples(sched); r++)
         json_array_append_new(
             list,
-            json_pack("{s:s, s:s, s:i, s:o, s:o, s:s, s:s?}", "instrument",
-                      PQgetvalue(sched, r, 0), "version", PQgetvalue(sched, r, 1), "week",
-                      atoi(PQgetvalue(sched, r, 2)), "opens_at",
-                      col_time_value(PQgetvalue(sched, r, 3)), "closes_at",
+            json_pack("{s:s, s:s, s:i, s:o, s:o, s:s, s:s?}", "instrument", PQgetvalue(sched, r, 0),
+                      "version", PQgetvalue(sched, r, 1), "week", atoi(PQgetvalue(sched, r, 2)),
+                      "opens_at", col_time_value(PQgetvalue(sched, r, 3)), "closes_at",
                       col_time_value(PQgetvalue(sched, r, 4)), "status", PQgetvalue(sched, r, 5),
-                      "response_id",
-                      PQgetisnull(sched, r, 6) ? NULL : PQgetvalue(sched, r, 6)));
+                      "response_id", PQgetisnull(sched, r, 6) ? NULL : PQgetvalue(sched, r, 6)));
     {
         char enrolled[COL_TIME_MAX];
         col_time_format(p->enrolled_at, enrolled);
@@ -158,15 +155,13 @@ static void col_me(struct http_request *req, struct http_reply *rep)
             rep, 200,
             json_pack("{s:{s:s, s:s, s:i, s:s, s:b, s:s}, s:{s:s, s:s, s:s, s:s}, s:i, s:o}",
                       "study", "id", PQgetvalue(study, 0, 0), "title", PQgetvalue(study, 0, 1),
-                      "weeks", atoi(PQgetvalue(study, 0, 2)), "timezone",
-                      PQgetvalue(study, 0, 3), "allow_late", PQgetvalue(study, 0, 4)[0] == 't',
-                      "support_text",
-                      PQgetisnull(study, 0, 5) ? col_default_support_text
-                                               : PQgetvalue(study, 0, 5),
+                      "weeks", atoi(PQgetvalue(study, 0, 2)), "timezone", PQgetvalue(study, 0, 3),
+                      "allow_late", PQgetvalue(study, 0, 4)[0] == 't', "support_text",
+                      PQgetisnull(study, 0, 5) ? col_default_support_text : PQgetvalue(study, 0, 5),
                       "participant", "code", p->code, "arm", p->arm, "status", p->status,
                       "enrolled_at", enrolled, "study_week",
-                      week && PQntuples(week) ? atoi(PQgetvalue(week, 0, 0)) : 0,
-                      "questionnaires", list));
+                      week && PQntuples(week) ? atoi(PQgetvalue(week, 0, 0)) : 0, "questionnaires",
+                      list));
         list = NULL;
     }
 out:

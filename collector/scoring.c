@@ -36,8 +36,8 @@ size_t col_answers_score(const struct ins_definition *def, json_t *answers, cons
     memset(out, 0, sizeof *out);
     err_clear(&e);
     if (p == NULL) {
-        json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", prefix, "message",
-                                                "out of memory"));
+        json_array_append_new(
+            errors, json_pack("{s:s, s:s}", "pointer", prefix, "message", "out of memory"));
         return 1;
     }
     rc = ins_answers_from_json(def, answers, &a, p, &e);

@@ -13,9 +13,9 @@
 #include "col_int.h"
 #include "ins.h"
 
-#define COL_ENROLL_MAX     100000
-#define COL_CODE_LEN       8
-#define COL_CODE_ATTEMPTS  20
+#define COL_ENROLL_MAX    100000
+#define COL_CODE_LEN      8
+#define COL_CODE_ATTEMPTS 20
 
 const struct db_statement col_setup_statements[] = {
     /* col_study_exists, col_study_create */
@@ -44,9 +44,8 @@ const struct db_statement col_setup_statements[] = {
      "INSERT INTO event_types (study_id, type, description) VALUES ($1, $2, $3)"
      " ON CONFLICT DO NOTHING"},
     /* col_enroll: the study's length, and whether the arm exists */
-    {"col_setup_arm_weeks",
-     "SELECT s.weeks FROM studies s JOIN arms a ON a.study_id = s.id"
-     " WHERE s.id = $1 AND a.id = $2"},
+    {"col_setup_arm_weeks", "SELECT s.weeks FROM studies s JOIN arms a ON a.study_id = s.id"
+                            " WHERE s.id = $1 AND a.id = $2"},
     /* col_enroll: one participant (a code already taken gives no row) */
     {"col_setup_participant_insert",
      "INSERT INTO participants (study_id, arm_id, code, enrolled_at)"
@@ -203,8 +202,8 @@ static int col_study_insert(PGconn *conn, const struct cfg *cfg, const struct co
     }
     {
         char target[96];
-        json_t *detail = json_pack("{s:i, s:i}", "arms", (int)p->n_arms, "schedule",
-                                   (int)p->n_schedule);
+        json_t *detail =
+            json_pack("{s:i, s:i}", "arms", (int)p->n_arms, "schedule", (int)p->n_schedule);
         snprintf(target, sizeof target, "study:%s", p->id);
         rc = col_audit(conn, who, "study.create", target, p->id, detail, e);
         json_decref(detail);
@@ -247,8 +246,8 @@ int col_study_create(PGconn *conn, const struct cfg *cfg, const char *path,
 
     root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
-        rc = err_set(e, COL_EINVAL, "could not read protocol \"%s\": %s (line %d, column %d)",
-                     path, jerr.text, jerr.line, jerr.column);
+        rc = err_set(e, COL_EINVAL, "could not read protocol \"%s\": %s (line %d, column %d)", path,
+                     jerr.text, jerr.line, jerr.column);
         goto out;
     }
     if (col_protocol_parse(root, cfg->study_timezone, &p, errors) > 0) {
@@ -302,8 +301,8 @@ static int col_token_new(PGconn *conn, const char *pid, char token[64], struct e
 }
 
 static int col_enroll_tx(PGconn *conn, const char *study, const char *arm, int count,
-                         int64_t enrolled_at, const char *fixed_code,
-                         const struct audit_entry *who, struct col_enrolment *list, struct err *e)
+                         int64_t enrolled_at, const char *fixed_code, const struct audit_entry *who,
+                         struct col_enrolment *list, struct err *e)
 {
     const char *params[4];
     char at[32], weeks[16];
@@ -381,8 +380,8 @@ int col_enroll(PGconn *conn, const char *study, const char *arm, int count, int6
     if (list == NULL)
         return err_set(e, COL_EINVAL, "out of memory");
     if ((rc = db_exec(conn, "BEGIN", e)) == 0)
-        rc = col_finish_tx(conn, col_enroll_tx(conn, study, arm, count, enrolled_at, code, who, list, e),
-                           e);
+        rc = col_finish_tx(
+            conn, col_enroll_tx(conn, study, arm, count, enrolled_at, code, who, list, e), e);
     if (rc != 0) {
         free(list);
         return rc;
@@ -429,5 +428,6 @@ int col_token_revoke(PGconn *conn, const char *study, const char *code, int reis
 
     if (rc != 0)
         return rc;
-    return col_finish_tx(conn, col_token_revoke_tx(conn, study, code, reissue, who, token_out, e), e);
+    return col_finish_tx(conn, col_token_revoke_tx(conn, study, code, reissue, who, token_out, e),
+                         e);
 }
