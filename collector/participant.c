@@ -178,20 +178,11 @@ static void col_responses_post(struct http_request *req, struct http_reply *rep)
     struct col_app *app = col_app_of(req);
     struct col_participant p;
     struct col_submit s;
-    PGconn *conn;
-    struct err e;
 
-    err_clear(&e);
     if (!col_participant_or_reply(req, rep, &p))
         return;
-    conn = db_pool_acquire(app->pool, 5000, &e);
-    if (conn == NULL) {
-        col_reply_db_error(rep, &e);
-        return;
-    }
-    col_response_submit_via(app->defs, app->batcher, conn, &p, req->json, "api", col_time_now(),
-                            &s);
-    db_pool_release(app->pool, conn);
+    col_response_submit_via(app->defs, app->batcher, app->pool, &p, req->json, "api",
+                            col_time_now(), &s);
     col_submit_reply(&s, rep);
     col_submit_clear(&s);
 }
