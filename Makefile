@@ -25,7 +25,7 @@ export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
 
 .PHONY: all deps deps-test build build-sanitize demo test test-sanitize test-unit valgrind \
-        format clean
+        format clean npm
 
 all: build
 
@@ -34,6 +34,13 @@ deps:
 
 deps-test:
 	@tools/deps.sh test
+
+# Front-end packages (the charting library the dashboards serve, and
+# playwright-core for the browser tests), exactly as package-lock.json pins them.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+npm: deps node_modules/.package-lock.json
 
 # meson setup once; afterwards only the werror setting is brought in line.
 build: deps
@@ -47,21 +54,21 @@ build-sanitize: deps
 	      -Db_lundef=false -Dbuildtype=debug; fi
 	ninja -C $(SAN_BUILD)
 
-demo: build
+demo: build npm
 	$(ATTUNE) db start
 	$(ATTUNE) migrate
 	@echo "Open http://127.0.0.1:8080/ (stop with Ctrl-C)"
 	exec $(ATTUNE) serve
 
 # Runs every build's suite even when one fails, then counts all of them.
-test: deps-test build $(if $(filter true,$(CI)),build-sanitize)
+test: deps-test npm build $(if $(filter true,$(CI)),build-sanitize)
 	@for b in $(TEST_BUILDS); do \
 	   echo "== test suite in $$b"; \
 	   meson test -C $$b --print-errorlogs || true; \
 	 done
 	@python3 tests/summary.py $(TEST_BUILDS)
 
-test-sanitize: deps-test build-sanitize
+test-sanitize: deps-test npm build-sanitize
 	meson test -C $(SAN_BUILD) --print-errorlogs || true
 	@python3 tests/summary.py $(SAN_BUILD)
 

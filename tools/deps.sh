@@ -10,7 +10,7 @@ set -euo pipefail
 build_pkgs=(meson ninja-build pkg-config gcc libc6-dev
             libmicrohttpd-dev libjansson-dev libpq-dev libgsl-dev libsodium-dev libcsv-dev
             postgresql python3 passwd util-linux)
-test_pkgs=(python3-psycopg2)
+test_pkgs=(python3-psycopg2 chromium)
 
 case "${1:-build}" in
   build) want=("${build_pkgs[@]}") ;;
@@ -25,6 +25,10 @@ for p in "${want[@]}"; do
     missing+=("$p")
   fi
 done
+# Node.js and npm come with the machine; Debian's are the fallback.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
