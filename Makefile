@@ -25,7 +25,7 @@ export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
 
 .PHONY: all deps deps-test build build-sanitize demo test test-sanitize test-unit valgrind \
-        format clean npm
+        format clean npm fuzz
 
 all: build
 
@@ -80,6 +80,26 @@ test-unit: build
 valgrind: build
 	meson test -C $(BUILD) --suite unit --wrapper 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --quiet' || true
 	@python3 tests/summary.py $(BUILD)
+
+# libFuzzer: every target for FUZZ_SECONDS each (default 60), starting from
+# the seed corpus in tests/fuzz/corpus/<target>. New inputs go to
+# $(FUZZ_BUILD)/corpus/<target>, crashes to $(FUZZ_BUILD)/crashes/<target>/;
+# copy a crash into tests/fuzz/corpus/<target>/ to make it a regression test.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	@tools/deps.sh fuzz
+	@if [ ! -f $(FUZZ_BUILD)/build.ninja ]; then CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true \
+	   -Db_sanitize=address,undefined -Db_lundef=false -Dintegration_tests=false; fi
+	ninja -C $(FUZZ_BUILD)
+	@status=0; for f in $(FUZZ_BUILD)/tests/fuzz/fuzz_*; do \
+	   case $$f in *_replay|*.p) continue;; esac; \
+	   name=$${f##*/fuzz_}; mkdir -p $(FUZZ_BUILD)/corpus/$$name $(FUZZ_BUILD)/crashes/$$name; \
+	   echo "== fuzz $$name for $(FUZZ_SECONDS)s"; \
+	   $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	     -artifact_prefix=$(FUZZ_BUILD)/crashes/$$name/ \
+	     $(FUZZ_BUILD)/corpus/$$name tests/fuzz/corpus/$$name || status=1; \
+	 done; exit $$status
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

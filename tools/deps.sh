@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Attune needs, when they are missing.
 #
-#   tools/deps.sh [build|test|all]
+#   tools/deps.sh [build|test|fuzz|all]
 #
 # As root it runs apt-get; otherwise it prints the exact apt-get line and
 # fails, so that `make demo` and `make test` never half-work.
@@ -11,12 +11,14 @@ build_pkgs=(meson ninja-build pkg-config gcc libc6-dev
             libmicrohttpd-dev libjansson-dev libpq-dev libgsl-dev libsodium-dev libcsv-dev
             postgresql python3 passwd util-linux)
 test_pkgs=(python3-psycopg2 chromium)
+fuzz_pkgs=(clang libclang-rt-14-dev)
 
 case "${1:-build}" in
   build) want=("${build_pkgs[@]}") ;;
   test)  want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
-  all)   want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+  fuzz)  want=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+  all)   want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|fuzz|all]" >&2; exit 2 ;;
 esac
 
 missing=()
