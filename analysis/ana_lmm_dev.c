@@ -3,7 +3,7 @@
  * the penalised least-squares problem at a relative covariance factor θ,
  * participant block by participant block.
  *
- * Bates et al. (2015, J Stat Softw 67(1), eqs. 15–18 and 34–36) factor
+ * Bates et al. (2015, J Stat Softw 67(1), section 3) factor
  *   [ΛᵀZᵀZΛ + I   ΛᵀZᵀX]   [L_θ    0  ] [L_θᵀ  R_ZX]
  *   [XᵀZΛ         XᵀX  ] = [R_ZXᵀ R_Xᵀ] [0     R_X ]
  * With one grouping factor ΛᵀZᵀZΛ + I is block diagonal, one q×q block
