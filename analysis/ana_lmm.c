@@ -908,7 +908,7 @@ static int fit_optimise(struct ana_lmm_fit *f, struct ana_lmm_blocks *b, struct 
     double th[3] = {1.0, 0.0, 1.0}, best[3], rel_grad = INFINITY, dev, s2, np;
     int conv, newton;
 
-    conv = opt_simplex(&c, th, 0.5, 1e-5, 4000);
+    conv = opt_simplex(&c, th, 0.5, 1e-4, 4000);
     if (conv < 0)
         return err_set(e, ANA_LMM_ENUM, "the optimiser could not start");
     newton = opt_newton(&c, th, &rel_grad);
