@@ -389,7 +389,7 @@ static int blocks_build(struct ana_lmm_blocks *b, const struct ana_lmm_fit *f,
 }
 
 /*
- * Refuses collinear fixed effects (lme4 would drop columns silently). A
+ * Refuses collinear fixed effects (lme4 drops them with a message). A
  * Cholesky factorisation of XᵀX scaled to unit diagonal: a pivot near zero
  * means the column is (almost) a combination of the columns before it, as
  * R's pivoted QR would drop the later of two aliased columns.
@@ -420,8 +420,7 @@ static int rank_check(const struct ana_lmm_blocks *b, char *const *names, struct
                 a[j * p + k] = v / a[k * p + k];
             } else if (v < 1e-10) {
                 err_set(e, ANA_LMM_ERANK,
-                        "fixed effects are collinear: \"%s\" depends on the "
-                        "terms before it",
+                        "fixed effects are collinear: \"%s\" depends on the terms before it",
                         names[j]);
                 err_detail(e, "The design matrix is rank deficient; lme4 would drop \"%s\".",
                            names[j]);
@@ -576,7 +575,8 @@ static int opt_derivs(struct opt_ctx *c, const double *theta, double f0, double 
  * noise (with 10⁵ participants the deviance is ~10⁷ and its last digits
  * are noise); 0 when Newton could not continue (a Hessian that is not
  * positive definite, no descent from afar); -1 on failure. *rel_grad gets
- * the last |H⁻¹g|∞, the scaled gradient lme4's convergence check uses.
+ * the last |H⁻¹g|∞, the scaled gradient lme4's convergence check uses (|g|∞
+ * when H is not positive definite, as lme4 falls back to).
  */
 static int opt_newton(struct opt_ctx *c, double *theta, double *rel_grad)
 {
@@ -593,8 +593,13 @@ static int opt_newton(struct opt_ctx *c, double *theta, double *rel_grad)
         if (opt_derivs(c, theta, f0, g, h) != 0)
             return -1;
         if (gsl_linalg_cholesky_decomp1(&hv.matrix) != GSL_SUCCESS ||
-            gsl_linalg_cholesky_solve(&hv.matrix, &gv.vector, &sv.vector) != GSL_SUCCESS)
+            gsl_linalg_cholesky_solve(&hv.matrix, &gv.vector, &sv.vector) != GSL_SUCCESS) {
+            /* no scaled gradient without a positive definite Hessian: lme4 then checks |g|∞ */
+            *rel_grad = 0.0;
+            for (size_t i = 0; i < k; i++)
+                *rel_grad = fmax(*rel_grad, fabs(g[i]));
             return 0;
+        }
         for (size_t i = 0; i < k; i++) {
             size = fmax(size, fabs(step[i]));
             scale = fmax(scale, fabs(theta[i]));

@@ -115,7 +115,7 @@ static ALWAYS_INLINE int blocks_pass_q2(struct ana_lmm_blocks *b, const double *
         double m11 = a * a * zz[0] + 2.0 * a * bt * zz[1] + bt * bt * zz[2] + 1.0;
         double m12 = c * (a * zz[1] + bt * zz[2]);
         double m22 = c * c * zz[2] + 1.0;
-        double det = m11 * m22 - m12 * m12, id;
+        double det = m11 * m22 - m12 * m12, id, i11, i12, i22;
         /* Σu = TᵀΣZᵀy, Σuuᵀ = TᵀYT, v = M⁻¹Σu */
         double u1 = a * zy[0] + bt * zy[1], u2 = c * zy[1], v1, v2;
         double q11 = a * a * yy[0] + 2.0 * a * bt * yy[1] + bt * bt * yy[2];
@@ -125,25 +125,20 @@ static ALWAYS_INLINE int blocks_pass_q2(struct ana_lmm_blocks *b, const double *
             return -1;
         id = 1.0 / det;
         logsum_add_n(ld, det, n);
-        /* M⁻¹ = [m22 −m12; −m12 m11] / det, kept in the same names */
-        m11 *= id;
-        m12 *= -id;
-        m22 *= id;
-        {
-            double i11 = m22, i22 = m11;
-            m11 = i11;
-            m22 = i22;
-        }
-        *cc += m11 * q11 + 2.0 * m12 * q12 + m22 * q22;
-        v1 = m11 * u1 + m12 * u2;
-        v2 = m12 * u1 + m22 * u2;
+        /* M⁻¹ = [m22 −m12; −m12 m11] / det */
+        i11 = m22 * id;
+        i12 = -m12 * id;
+        i22 = m11 * id;
+        *cc += i11 * q11 + 2.0 * i12 * q12 + i22 * q22;
+        v1 = i11 * u1 + i12 * u2;
+        v2 = i12 * u1 + i22 * u2;
         for (size_t j = 0; j < p; j++) {
             w1[j] = a * zx1[j] + bt * zx2[j];
             w2[j] = c * zx2[j];
         }
         for (size_t j = 0; j < p; j++) {
             /* n times row j of WᵀM⁻¹ */
-            double x1 = n * (m11 * w1[j] + m12 * w2[j]), x2 = n * (m12 * w1[j] + m22 * w2[j]);
+            double x1 = n * (i11 * w1[j] + i12 * w2[j]), x2 = n * (i12 * w1[j] + i22 * w2[j]);
             t[j] -= w1[j] * v1 + w2[j] * v2;
             for (size_t k = 0; k <= j; k++)
                 s[j * p + k] -= x1 * w1[k] + x2 * w2[k];

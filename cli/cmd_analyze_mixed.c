@@ -89,6 +89,11 @@ int cli_mixed_option(int opt, const char *arg, struct cli_mixed_options *o)
     }
 }
 
+/* Who the model uses, said in every output. */
+#define MIXED_POPULATION                                                                           \
+    "every observed score of every participant with at least one; valid when dropout is "          \
+    "missing at random"
+
 /* A JSON number, or null for NaN (a correlation without slope, say). */
 static json_t *jnum(double v)
 {
@@ -152,9 +157,9 @@ static json_t *mixed_means_json(const struct ana_lmm_fit *f, struct err *e)
                 json_decref(means);
                 return NULL;
             }
-            o = jestimate(&m);
-            json_object_set_new(o, "time", json_real(f->times[t]));
-            json_object_set_new(o, "arm", f->n_levels ? json_string(f->levels[a]) : json_null());
+            o = json_pack("{s:f, s:o}", "time", f->times[t], "arm",
+                          f->n_levels ? json_string(f->levels[a]) : json_null());
+            json_object_update_new(o, jestimate(&m));
             json_array_append_new(means, o);
         }
     }
@@ -269,23 +274,24 @@ int cli_mixed_result(const struct ana_lmm_fit *f, const struct ds_long *d,
     }
     for (size_t i = 0; i < d->n_versions; i++)
         json_array_append_new(versions, json_string(d->versions[i]));
-    r = json_pack(
-        "{s:s, s:O, s:{s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:i}, s:o, "
-        "s:{s:o, s:o, s:o, s:o}, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:b, s:b, s:o, s:o, "
-        "s:{s:s, s:s, s:I, s:o}}",
-        "analysis", "mixed", "options", options, "model", "formula", formula, "random",
-        f->spec.random == ANA_LMM_RANDOM_SLOPE ? "intercept and slope" : "intercept", "method",
-        f->spec.method == ANA_LMM_ML ? "ML" : "REML", "time",
-        f->spec.time_categorical ? "categorical" : "numeric", "df_method", "Satterthwaite",
-        "reference_arm", f->n_levels ? f->levels[0] : NULL, "optimizer",
-        "Nelder-Mead (GSL nmsimplex2), then Newton steps on the profiled deviance", "evaluations",
-        (int)f->n_evaluations, "fixed", fixed, "random", "sd_intercept", jnum(f->sd_intercept),
-        "sd_slope", jnum(f->sd_slope), "corr", jnum(f->corr), "sd_residual", jnum(f->sd_residual),
-        "loglik", jnum(f->loglik), "aic", jnum(f->aic), "bic", jnum(f->bic), "reml_criterion",
-        jnum(f->reml_criterion), "deviance", jnum(f->deviance), "n_obs", (json_int_t)f->n_obs,
-        "n_groups", (json_int_t)f->n_groups, "converged", f->converged, "singular", f->singular,
-        "means", means, "reduction", red, "data", "source", d->source, "fingerprint",
-        d->fingerprint, "n_missing", (json_int_t)d->n_missing, "instrument_versions", versions);
+    r = json_pack("{s:s, s:O, s:{s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:i}, s:o, "
+                  "s:{s:o, s:o, s:o, s:o}, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:b, s:b, s:o, s:o, "
+                  "s:{s:s, s:s, s:I, s:o}, s:s}",
+                  "analysis", "mixed", "options", options, "model", "formula", formula, "random",
+                  f->spec.random == ANA_LMM_RANDOM_SLOPE ? "intercept and slope" : "intercept",
+                  "method", f->spec.method == ANA_LMM_ML ? "ML" : "REML", "time",
+                  f->spec.time_categorical ? "categorical" : "numeric", "df_method",
+                  "Satterthwaite", "reference_arm", f->n_levels ? f->levels[0] : NULL, "optimizer",
+                  "Nelder-Mead (GSL nmsimplex2), then Newton steps on the profiled deviance",
+                  "evaluations", (int)f->n_evaluations, "fixed", fixed, "random", "sd_intercept",
+                  jnum(f->sd_intercept), "sd_slope", jnum(f->sd_slope), "corr", jnum(f->corr),
+                  "sd_residual", jnum(f->sd_residual), "loglik", jnum(f->loglik), "aic",
+                  jnum(f->aic), "bic", jnum(f->bic), "reml_criterion", jnum(f->reml_criterion),
+                  "deviance", jnum(f->deviance), "n_obs", (json_int_t)f->n_obs, "n_groups",
+                  (json_int_t)f->n_groups, "converged", f->converged, "singular", f->singular,
+                  "means", means, "reduction", red, "data", "source", d->source, "fingerprint",
+                  d->fingerprint, "n_missing", (json_int_t)d->n_missing, "instrument_versions",
+                  versions, "population", MIXED_POPULATION);
     fixed = means = red = versions = NULL;
     if (r == NULL)
         goto nomem;
@@ -335,6 +341,7 @@ static void print_table(const struct ana_lmm_fit *f, const struct ds_long *d,
     printf("Data: %s, %zu observations of %zu participants (%zu missing scores left out)\n",
            d->source, f->n_obs, f->n_groups, d->n_missing);
     printf("Input fingerprint: %s\n", d->fingerprint);
+    printf("Population: %s\n", MIXED_POPULATION);
     if (f->n_levels > 0)
         printf("Reference arm: %s\n", f->levels[0]);
     printf("\nFixed effects\n  %-*s  %11s  %9s  %8s  %8s  %9s\n", (int)w, "term", "estimate", "SE",
