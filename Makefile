@@ -25,7 +25,7 @@ export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS ?= halt_on_error=1:print_stacktrace=1
 
 .PHONY: all deps deps-test build build-sanitize demo test test-sanitize test-unit valgrind \
-        format clean npm fuzz
+        format clean npm fuzz bench
 
 all: build
 
@@ -80,6 +80,12 @@ test-unit: build
 valgrind: build
 	meson test -C $(BUILD) --suite unit --wrapper 'valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --quiet' || true
 	@python3 tests/summary.py $(BUILD)
+
+# Every benchmark in bench/benchmarks.txt, one table at the end (also in
+# $(BUILD)/bench/results.md). See bench/run.py.
+bench: build npm
+	@tools/deps.sh bench
+	ATTUNE_BUILD=$(BUILD) python3 bench/run.py
 
 # libFuzzer: every target for FUZZ_SECONDS each (default 60), starting from
 # the seed corpus in tests/fuzz/corpus/<target>. New inputs go to

@@ -193,6 +193,12 @@ def main():
             else:
                 print('%10d %8d %12.3f %12s %12s %8s' % (n, row['rows'], row['attune_median_s'],
                                                         '-', '-', '-'))
+            # One line for bench/run.py's table (make bench): Attune's whole
+            # command against lme4's fit alone, medians.
+            print('RESULT\tanalysis\tmixed random slope, %d participants x 9 weeks%s\t%.3f\ts\t%s\t%s'
+                  % (n, ' (irregular)' if args.irregular else '', row['attune_median_s'],
+                     '%.3f (lme4 fit)' % row['lme4_fit_median_s'] if with_r else '-',
+                     '%.1fx faster' % row['ratio_lme4_fit_to_attune'] if with_r else '-'))
             rec = row['recovery']
             print('%10s true slope %.2f: estimate %.4f, inside the 95%% CI: %s' % (
                 '', TRUE['slope'], rec['week']['estimate'],

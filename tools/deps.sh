@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Attune needs, when they are missing.
 #
-#   tools/deps.sh [build|test|fuzz|all]
+#   tools/deps.sh [build|test|fuzz|bench|all]
 #
 # As root it runs apt-get; otherwise it prints the exact apt-get line and
 # fails, so that `make demo` and `make test` never half-work.
@@ -12,13 +12,16 @@ build_pkgs=(meson ninja-build pkg-config gcc libc6-dev
             postgresql python3 passwd util-linux)
 test_pkgs=(python3-psycopg2 chromium)
 fuzz_pkgs=(clang libclang-rt-14-dev)
+# R and the packages the benchmarks compare against (optional for the suite).
+bench_pkgs=(r-base-core r-cran-lme4 r-cran-effectsize r-cran-boot r-cran-psych r-cran-jsonlite)
 
 case "${1:-build}" in
   build) want=("${build_pkgs[@]}") ;;
   test)  want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
   fuzz)  want=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
+  bench) want=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
   all)   want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|fuzz|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|test|fuzz|bench|all]" >&2; exit 2 ;;
 esac
 
 missing=()
