@@ -45,6 +45,7 @@ void cli_usage(const char *name, int to_stderr);
 int cli_serve(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_db(int argc, char **argv);
+int cli_instruments(int argc, char **argv);
 int cli_version(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
 

@@ -67,6 +67,26 @@ static const struct cli_command cli_commands[] = {
      "\n" CLI_DATA_USAGE "\n"
      "A study puts its arms in the model when it has more than one with scores;\n"
      "a CSV file when --arm names the column.\n"},
+    {"instruments", cli_instruments, "list, check, score and convert instrument definitions",
+     "attune instruments ACTION [options]\n"
+     "\n"
+     "  list                         the definitions in instruments_dir, with checksums\n"
+     "  show ID [--version V]        a definition as canonical JSON\n"
+     "  check FILE                   load one definition file and report what is wrong\n"
+     "  score ID [--version V]       score answers read as JSON on standard input,\n"
+     "                               {\"<item id>\": <value>, ...}; prints scores, band and\n"
+     "                               flags as JSON, or every problem (exit 1)\n"
+     "  import-redcap FILE.csv       turn each form of a REDCap data dictionary into a\n"
+     "        [--out DIR] [--version V]  definition (to DIR, or standard output); what\n"
+     "                               cannot be translated is listed on standard error\n"
+     "  export-redcap ID [--version V]   the definition as a REDCap data dictionary\n"
+     "  export-fhir ID [--version V] [--texts FILE]\n"
+     "                               the definition as a FHIR R4 Questionnaire; --texts\n"
+     "                               adds a study's item texts to a scoring key\n"
+     "\n"
+     "Without --version the latest version is used. Definitions are read from\n"
+     "ATTUNE_INSTRUMENTS_DIR (default data_dir/instruments/definitions); see\n"
+     "docs/instruments.md for the format.\n"},
     {"version", cli_version, "print the version", "attune version\n"},
 };
 
@@ -98,7 +118,7 @@ static void cli_help(FILE *out)
                  "\n"
                  "Commands:\n");
     for (size_t i = 0; i < CLI_NCOMMANDS; i++)
-        fprintf(out, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+        fprintf(out, "  %-12s %s\n", cli_commands[i].name, cli_commands[i].summary);
     fprintf(out, "\n"
                  "Run \"attune <command> --help\" for a command's options. Settings come from\n"
                  "ATTUNE_* environment variables and an optional config file; see\n"
