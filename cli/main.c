@@ -87,6 +87,49 @@ static const struct cli_command cli_commands[] = {
      "Without --version the latest version is used. Definitions are read from\n"
      "ATTUNE_INSTRUMENTS_DIR (default data_dir/instruments/definitions); see\n"
      "docs/instruments.md for the format.\n"},
+    {"user", cli_user, "researchers' accounts: add, list, passwd, role, disable, join",
+     "attune user add NAME --role ROLE [--name \"Full Name\"] [--study S]... [--password-stdin]\n"
+     "       attune user list\n"
+     "       attune user passwd NAME [--password-stdin]\n"
+     "       attune user role NAME viewer|researcher|admin\n"
+     "       attune user disable|enable NAME\n"
+     "       attune user join|leave NAME STUDY\n"
+     "\n"
+     "Roles: admin (users, every study, withdrawals and erasure), researcher\n"
+     "(participant-level data and exports of their studies), viewer (aggregates of\n"
+     "their studies only). Passwords have at least 12 characters; they are asked\n"
+     "twice on the terminal, or read as one line from standard input with\n"
+     "--password-stdin. A new password or a disabled account ends the user's\n"
+     "sessions at once. Every change is recorded in the audit trail.\n"},
+    {"token", cli_token, "API tokens for scripts and the study app: create, list, revoke",
+     "attune token create --user NAME --name LABEL --scope read[,write,export]\n"
+     "                    [--study S] [--days N]\n"
+     "       attune token list [--user NAME]\n"
+     "       attune token revoke ID\n"
+     "\n"
+     "A token acts for its user, never beyond the user's role and studies, within\n"
+     "its scopes and (with --study) one study; it expires after --days (default 90).\n"
+     "create prints the token once on standard output; only its hash is kept. Use it\n"
+     "as \"Authorization: Bearer <token>\".\n"},
+    {"audit", cli_audit, "check the audit trail's hash chain, or show its rows",
+     "attune audit verify [--no-seal]\n"
+     "       attune audit show [--since TIME] [--until TIME] [--actor A] [--action A]\n"
+     "                         [--target T] [--study S] [--limit N] [--json]\n"
+     "\n"
+     "verify seals the rows not yet chained, recomputes every hash, and exits 1\n"
+     "naming the first broken row if any row was changed or deleted behind the\n"
+     "application's back. show prints the newest rows first (--limit, default 100);\n"
+     "--action noun.* and --target prefix* match prefixes.\n"},
+    {"participant", cli_participant, "withdraw a participant, or erase their data",
+     "attune participant withdraw CODE [--study S] [--reason TEXT]\n"
+     "       attune participant erase CODE --reason TEXT [--study S]\n"
+     "\n"
+     "withdraw stops collection at once: the participant's token gets 403 on every\n"
+     "write. erase deletes their responses, item answers and events, revokes their\n"
+     "tokens, replaces their code, and marks the study's analysis runs made since\n"
+     "their enrolment as no longer reproducible, in one transaction; the audit trail\n"
+     "keeps the fact, the time, the operator and the reason. --study is needed when\n"
+     "the code exists in several studies.\n"},
     {"version", cli_version, "print the version", "attune version\n"},
 };
 

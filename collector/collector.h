@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "access.h"
 #include "cfg.h"
 #include "db.h"
 #include "err.h"
@@ -25,6 +26,9 @@ enum {
 };
 
 struct col_app {
+    /* First, so that access/ (acc_authorize(), its handlers) can read it
+     * through req->app without knowing the rest of this struct. */
+    struct acc_env access;
     const struct cfg *cfg;
     struct db_pool *pool;
     struct migration_set *migrations; /* what this program expects */
@@ -38,6 +42,10 @@ extern const struct db_statement col_statements[];
 /* The health routes (health.c): /healthz, /readyz, the landing page. */
 extern const struct http_route col_health_routes[];
 extern const size_t col_health_routes_count;
+
+/* Static files (static.c): GET /static/<path> from dashboards_dir/static. */
+extern const struct http_route col_static_routes[];
+extern const size_t col_static_routes_count;
 
 /*
  * Runs `attune serve` with the given configuration until a stop signal.

@@ -333,8 +333,8 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     log_event(ctx->status >= 500 ? LOG_WARN : LOG_INFO, "http.request",
               "method=%s path=%s status=%d ms=%.2f bytes_in=%zu req=%s remote=%s%s",
               ctx->req.method ? ctx->req.method : "-",
-              log_quote(qpath, sizeof qpath, ctx->req.path ? ctx->req.path : "-"), ctx->status, ms,
-              ctx->body_len, ctx->req.request_id ? ctx->req.request_id : "-",
+              log_quote(qpath, sizeof qpath, ctx->req.path ? http_log_path(&ctx->req) : "-"),
+              ctx->status, ms, ctx->body_len, ctx->req.request_id ? ctx->req.request_id : "-",
               ctx->req.remote_addr ? ctx->req.remote_addr : "-",
               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " completed=false");
     json_decref(ctx->req.json);
@@ -391,6 +391,25 @@ int http_server_start(const struct http_server_config *config, struct http_serve
         flags |= MHD_USE_EPOLL;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* HTTPS through libmicrohttpd's GnuTLS support; the options go in an
+     * array so that plain HTTP passes none of them. */
+    struct MHD_OptionItem tls_options[3] = {{MHD_OPTION_END, 0, NULL}};
+    if (config->tls_cert_pem != NULL && config->tls_key_pem != NULL) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            freeaddrinfo(ai);
+            free(s);
+            err_set(e, HTTP_EINVAL, "this libmicrohttpd was built without TLS support");
+            err_hint(e, "Install Debian's libmicrohttpd12 (built with GnuTLS), or terminate TLS "
+                        "in a reverse proxy (docs/operations.md).");
+            return HTTP_EINVAL;
+        }
+        flags |= MHD_USE_TLS;
+        tls_options[0] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)config->tls_key_pem};
+        tls_options[1] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)config->tls_cert_pem};
+        tls_options[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    }
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, http_access, s,
         /* The logger must come first or early messages bypass it. */
@@ -400,13 +419,17 @@ int http_server_start(const struct http_server_config *config, struct http_serve
         (size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)(config->connection_limit > 0 ? config->connection_limit : 1000),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
-        MHD_OPTION_END);
+        MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (s->daemon == NULL) {
         free(s);
         err_set(e, HTTP_ESTART, "could not listen on %s:%d", config->host, config->port);
-        err_hint(e, "Another program may be using the port; choose another with --listen or "
-                    "ATTUNE_LISTEN.");
+        if (config->tls_cert_pem != NULL)
+            err_hint(e, "Another program may be using the port, or the TLS certificate and key "
+                        "do not load or do not match; the log line before this says which.");
+        else
+            err_hint(e, "Another program may be using the port; choose another with --listen "
+                        "or ATTUNE_LISTEN.");
         return HTTP_ESTART;
     }
     info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
