@@ -88,4 +88,54 @@ int cli_data_load(const struct cfg *cfg, const struct cli_data_source *src, stru
  */
 json_t *cli_data_options_json(const struct cli_data_source *src);
 
+/* ---- attune analyze mixed (cmd_analyze_mixed.c) ---- */
+
+#include "ana_lmm.h"
+
+/* The options of a mixed model, as the command line gives them. */
+struct cli_mixed_options {
+    enum ana_lmm_random random; /* default: slope */
+    enum ana_lmm_method method; /* default: REML */
+    int interaction;
+    int time_categorical;
+    const char *arm_ref; /* NULL: the first arm in C-locale order */
+    int has_pre, has_post;
+    double pre, post; /* default: the first and last observed times */
+    int with_arm;     /* put the arm in the model (when the data have arms) */
+    /* Extra numeric fixed effects (engagement, say), one value per observation of the data set. */
+    size_t n_covariates;
+    const struct ana_lmm_covariate *covariates;
+};
+
+/* How terms and the formula are named: the CSV columns, or participant/week/arm and the instrument.
+ */
+struct cli_mixed_names {
+    const char *id, *time, *score, *arm;
+};
+
+/* Handles one of the mixed-model options (codes above the shared ones); as cli_data_option. */
+int cli_mixed_option(int opt, const char *arg, struct cli_mixed_options *o);
+
+/* The mixed-model options as JSON (new reference), to echo and to record. */
+json_t *cli_mixed_options_json(const struct cli_mixed_options *o);
+
+/* Fits the model the options describe to a data set. *out is the caller's (ana_lmm_fit_free). */
+int cli_mixed_fit(const struct ds_long *d, const struct cli_mixed_options *o,
+                  const struct cli_mixed_names *names, struct ana_lmm_fit **out, struct err *e);
+
+/*
+ * The result document of a fit (new reference in *out): the keys of issue 6
+ * (fixed, random, loglik, aic, bic, reml_criterion, deviance, n_obs,
+ * n_groups, converged), the means at every observed time and the reduction
+ * from pre to post for each arm, the data's source and fingerprint, and
+ * `options` (borrowed, echoed). The report reuses it so that its numbers are
+ * the command's.
+ */
+int cli_mixed_result(const struct ana_lmm_fit *f, const struct ds_long *d,
+                     const struct cli_mixed_options *o, const struct cli_mixed_names *names,
+                     json_t *options, json_t **out, struct err *e);
+
+/* The `attune analyze` subcommands. */
+int cli_analyze_mixed(int argc, char **argv);
+
 #endif

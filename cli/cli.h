@@ -82,6 +82,7 @@ int cli_demo(int argc, char **argv);
 /* A connection for the collector's command-line tools, its statements
  * prepared (cmd_study.c). */
 int cli_collector_connect(const struct cfg *cfg, PGconn **out, struct err *e);
+int cli_analyze(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_audit(int argc, char **argv);

@@ -10,6 +10,7 @@
 #include <gsl/gsl_errno.h>
 #include <sodium.h>
 
+#include "analyze.h"
 #include "cli.h"
 
 const char *cli_config_file = NULL;
@@ -79,6 +80,25 @@ static const struct cli_command cli_commands[] = {
      "\n"
      "  --seed N          random seed (default 1)\n"
      "  --participants N  participants (default 280)\n"},
+    {"analyze", cli_analyze, "compute outcome statistics from a study or a CSV file",
+     "attune analyze mixed [data] [options]\n"
+     "\n"
+     "mixed: a linear mixed model of the scores over time, score ~ time (+ arm,\n"
+     "+ time x arm) with a random intercept, or intercept and slope, per\n"
+     "participant (REML or ML, as lme4); fixed effects with Satterthwaite df (as\n"
+     "lmerTest), the model-based mean at every time with its 95% CI, and the\n"
+     "model-based reduction from --pre to --post in points and percent. A study's\n"
+     "run is recorded in analysis_runs and its id printed. See docs/mixed-models.md.\n"
+     "\n"
+     "  --random intercept|slope  random effects per participant (default slope)\n"
+     "  --method reml|ml          estimation (default reml)\n"
+     "  --interaction             add time x arm (needs an arm)\n"
+     "  --time-categorical        one fixed effect per time instead of a line\n"
+     "  --arm-ref LEVEL           reference arm (default: first in C-locale order)\n"
+     "  --pre W --post W          times of the reduction (default: first and last)\n"
+     "\n" CLI_DATA_USAGE "\n"
+     "A study puts its arms in the model when it has more than one with scores;\n"
+     "a CSV file when --arm names the column.\n"},
     {"instruments", cli_instruments, "list, check, score and convert instrument definitions",
      "attune instruments ACTION [options]\n"
      "\n"

@@ -92,6 +92,7 @@ static void col_landing(struct http_request *req, struct http_reply *rep)
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                  "<title>Attune</title></head><body><main><h1>Attune</h1>"
                  "<p>The collector is running (version %s).</p><p>%s</p>"
+                 "<p><a href=\"/login\">Sign in</a> (researchers)</p>"
                  "<p>Health: <a href=\"/healthz\">/healthz</a> · "
                  "readiness: <a href=\"/readyz\">/readyz</a></p></main></body></html>",
                  ATTUNE_VERSION,
@@ -105,7 +106,17 @@ static void col_landing(struct http_request *req, struct http_reply *rep)
     http_reply_take(rep, 200, "text/html; charset=utf-8", html, (size_t)n);
 }
 
+/* Browsers ask for /favicon.ico on their own; an empty answer keeps their
+ * consoles free of 404s without shipping an icon. */
+static void col_favicon(struct http_request *req, struct http_reply *rep)
+{
+    (void)req;
+    http_reply_bytes(rep, 204, NULL, "", 0);
+    http_reply_header(rep, "Cache-Control", "public, max-age=86400");
+}
+
 const struct http_route col_health_routes[] = {
+    {"GET", "/favicon.ico", 0, HTTP_BODY_NONE, 0, col_favicon, "no icon (204)"},
     {"GET", "/healthz", 0, HTTP_BODY_NONE, 0, col_healthz, "process is alive"},
     {"GET", "/readyz", 0, HTTP_BODY_NONE, 0, col_readyz, "database reachable and migrated"},
     {"GET", "/", 0, HTTP_BODY_NONE, 0, col_landing, "landing page"},

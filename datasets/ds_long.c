@@ -250,26 +250,39 @@ static int ds_named_cmp(const void *a, const void *b)
     return strcmp(((const struct ds_named *)a)->name, ((const struct ds_named *)b)->name);
 }
 
-static void ds_hash_line(crypto_hash_sha256_state *st, const char *line, int len, size_t size)
+/* Appends a double's IEEE-754 bits in little-endian order (-0 as +0), so the
+ * fingerprint is exact and the same on every machine. */
+static void ds_hash_double(crypto_hash_sha256_state *st, double v)
 {
-    if (len < 0)
-        return;
-    if ((size_t)len >= size)
-        len = (int)size - 1;
-    crypto_hash_sha256_update(st, (const unsigned char *)line, (unsigned long long)len);
+    unsigned char bytes[8];
+    uint64_t bits;
+
+    if (v == 0)
+        v = 0; /* folds -0.0 into +0.0 */
+    memcpy(&bits, &v, sizeof bits);
+    for (int i = 0; i < 8; i++)
+        bytes[i] = (unsigned char)(bits >> (8 * i));
+    crypto_hash_sha256_update(st, bytes, sizeof bytes);
+}
+
+/* Appends a string with its terminating NUL, so that fields cannot run together. */
+static void ds_hash_string(crypto_hash_sha256_state *st, const char *s)
+{
+    crypto_hash_sha256_update(st, (const unsigned char *)s, (unsigned long long)strlen(s) + 1);
 }
 
 /*
- * The fingerprint is the SHA-256 of a canonical text: participants sorted by
- * id ("S\tid\tarm\tstatus\n"), then observations sorted by id and time
- * ("O\tid\ttime\tscore\n", numbers with 17 significant digits). It changes
- * whenever anything an analysis could use changes, and not with row order.
+ * The fingerprint is the SHA-256 of a canonical form: participants sorted by
+ * id ('S', id, arm, status), then observations sorted by id and time ('O',
+ * id, time, score as IEEE-754 bits). It changes whenever anything an analysis
+ * could use changes, and not with row or column order. Hashing the bits, not
+ * decimal text, keeps it exact and cheap (formatting every value with %.17g
+ * took half the load time of a million-row file).
  */
 static int ds_fingerprint(struct ds_long *d, const struct ds_key *keys, struct err *e)
 {
     crypto_hash_sha256_state st;
     unsigned char hash[crypto_hash_sha256_BYTES];
-    char line[1024];
     struct ds_named *named = malloc((d->n_subjects ? d->n_subjects : 1) * sizeof *named);
 
     if (named == NULL)
@@ -283,18 +296,18 @@ static int ds_fingerprint(struct ds_long *d, const struct ds_key *keys, struct e
     for (size_t i = 0; i < d->n_subjects; i++) {
         size_t k = named[i].index;
         int arm = d->subject_arm[k];
-        ds_hash_line(&st, line,
-                     snprintf(line, sizeof line, "S\t%s\t%s\t%s\n", d->subjects[k],
-                              arm >= 0 ? d->arms[arm] : "", ds_status_names[d->subject_status[k]]),
-                     sizeof line);
+        ds_hash_string(&st, "S");
+        ds_hash_string(&st, d->subjects[k]);
+        ds_hash_string(&st, arm >= 0 ? d->arms[arm] : "");
+        ds_hash_string(&st, ds_status_names[d->subject_status[k]]);
     }
     free(named);
     for (size_t i = 0; i < d->n; i++) {
         size_t r = keys[i].row;
-        ds_hash_line(&st, line,
-                     snprintf(line, sizeof line, "O\t%s\t%.17g\t%.17g\n", keys[i].name, d->time[r],
-                              d->score[r]),
-                     sizeof line);
+        ds_hash_string(&st, "O");
+        ds_hash_string(&st, keys[i].name);
+        ds_hash_double(&st, d->time[r]);
+        ds_hash_double(&st, d->score[r]);
     }
     crypto_hash_sha256_final(&st, hash);
     sodium_bin2hex(d->fingerprint, sizeof d->fingerprint, hash, sizeof hash);

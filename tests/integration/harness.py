@@ -207,6 +207,30 @@ class Home:
         self.servers.append(srv)
         return srv
 
+    def browser(self, script, *args, timeout=300):
+        """Runs a Node browser script from tests/browser and relays its TAP
+        lines into this file's count (prefixed with the script's name)."""
+        node = shutil.which('node')
+        if node is None:
+            self.tap.ok(False, 'node is installed (needed for browser tests)')
+            return
+        env = dict(self.env)
+        env.setdefault('ATTUNE_SCREENSHOT_DIR', os.path.join(
+            os.environ.get('ATTUNE_BUILD_DIR', self.root), 'screenshots'))
+        path = os.path.join(SOURCE_ROOT, 'tests', 'browser', script)
+        r = subprocess.run([node, path] + [str(a) for a in args], env=env, capture_output=True,
+                           text=True, timeout=timeout, cwd=SOURCE_ROOT)
+        seen = 0
+        for line in r.stdout.splitlines():
+            m = re.match(r'^(not ok|ok) \d+ - (.*)$', line)
+            if m:
+                seen += 1
+                self.tap.ok(m.group(1) == 'ok', '%s: %s' % (script, m.group(2)))
+            elif line.startswith('#'):
+                print(line, flush=True)
+        if r.returncode != 0 and seen == 0 or seen == 0:
+            self.tap.ok(False, '%s ran' % script, r.stderr[-3000:])
+
     def conninfo(self):
         return self.attune('db', 'url').stdout.strip()
 

@@ -180,6 +180,8 @@ with Home(t) as home:
     rows = audit_rows(home, 'participant.list', before)
     t.is_((rows[-1][1], rows[-1][2]), ('token', 'alice/token-1'),
           'a token is audited as the token of its user')
+    t.is_(home.sql("SELECT last_used_at IS NOT NULL FROM api_tokens WHERE name ="
+                   " 'analysis script'"), [(True,)], 'a token\'s use is noted (last_used_at)')
     r = home.attune('token', 'create', '--user', 'vera', '--name', 'x', '--scope', 'read')
     t.is_(r.returncode, 1, 'viewers cannot have tokens')
     r = home.attune('token', 'list')
@@ -231,6 +233,13 @@ with Home(t) as home:
         return x
 
     x = fresh('alice')
+    h = hashlib.sha256(x.cookies['attune_session'].encode()).digest()
+    home.sql("UPDATE sessions SET last_seen_at = now() - interval '20 minutes'"
+             " WHERE token_hash = %s", (h,))
+    t.is_(x.json('GET', '/api/v1/session')[0], 200, 'a session idle for 20 minutes still works')
+    t.is_(home.sql("SELECT last_seen_at > now() - interval '1 minute' FROM sessions"
+                   " WHERE token_hash = %s", (h,)), [(True,)],
+          'and the request moved last_seen_at forward (the idle clock restarts)')
     home.sql("UPDATE sessions SET last_seen_at = now() - interval '31 minutes'"
              " WHERE token_hash = %s", (hashlib.sha256(x.cookies['attune_session'].encode())
                                         .digest(),))
