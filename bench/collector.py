@@ -129,8 +129,11 @@ def main():
                     cmd = [loadgen, '127.0.0.1', str(port), p_sub if mode == 'submit' else p_ev,
                            mode, str(a.seconds), str(a.conns), tokens, str(offsets[t]),
                            str(a.batch)]
+                    env = dict(os.environ)
+                    if t == 'baseline':
+                        env['LOADGEN_NO_LIMIT'] = '1'
                     res = json.loads(subprocess.run(cmd, capture_output=True, text=True,
-                                                    check=True).stdout)
+                                                    check=True, env=env).stdout)
                     if mode == 'submit':
                         offsets[t] = res['next_offset']
                     rate = res['rows'] / res['seconds']
