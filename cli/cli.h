@@ -46,5 +46,6 @@ int cli_serve(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_db(int argc, char **argv);
 int cli_version(int argc, char **argv);
+int cli_analyze(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@
 #include <gsl/gsl_errno.h>
 #include <sodium.h>
 
+#include "analyze.h"
 #include "cli.h"
 
 const char *cli_config_file = NULL;
@@ -47,6 +48,50 @@ static const struct cli_command cli_commands[] = {
      "\n"
      "With ATTUNE_DATABASE_URL set, Attune never touches a local cluster: start and\n"
      "stop refuse, and url prints that URL with its password masked.\n"},
+    {"analyze", cli_analyze, "outcome statistics: pre/post, two arms, scale reliability",
+     "attune analyze prepost|between|reliability [options]\n"
+     "       attune analyze --rerun RUN_ID [--format F]\n"
+     "\n"
+     "  prepost      one group at baseline and follow-up: paired t, d_z (noncentral-t CI),\n"
+     "               d_av, d_rm, g_av, Glass's delta, Wilcoxon, rank-biserial, % reductions\n"
+     "               (bootstrap percentile and BCa CIs), responders, remission, MCID,\n"
+     "               reliable and clinically significant change\n"
+     "  between      two arms at follow-up: Welch and Student t, Cohen's d and Hedges' g\n"
+     "               (noncentral-t CIs), difference in mean change, ANCOVA on baseline\n"
+     "  reliability  Cronbach's alpha (raw and standardised) from item answers\n"
+     "  --rerun ID   repeat a recorded run from its options; say whether the result and\n"
+     "               the input fingerprint are the same (exit 1 when the result differs)\n"
+     "\n" CLI_DATA_USAGE
+     "  (with --study, --arm A picks an arm; with --csv, --arm COL names the arm column)\n"
+     "\n"
+     "prepost and between:\n"
+     "  --pre T --post T           baseline and follow-up times (default: first and last)\n"
+     "  --population P             completers (default), bocf or locf\n"
+     "  --level L                  confidence level, default 0.95\n"
+     "  --hedges-j approx|exact    Hedges' J (default approx for g_av, exact for g)\n"
+     "prepost:\n"
+     "  --in-arm A | --by-arm      one arm of a CSV file, or every arm separately\n"
+     "  --resamples N --seed S     bootstrap (default 2000 resamples, seed 1; GSL MT19937)\n"
+     "  --no-bootstrap             skip the bootstrap\n"
+     "  --responder-pct X          responders improve by >= X% (default 50)\n"
+     "  --remission-below C        remission cut-off (GAD-7: 5)\n"
+     "  --mcid M                   minimal clinically important change (GAD-7: 4)\n"
+     "  --reliability R            reliability for the reliable change index (GAD-7: 0.92)\n"
+     "  --norm-mean M --norm-sd S  normative values for Jacobson-Truax criterion c\n"
+     "  --clinical-mean M --clinical-sd S   clinical population (default: the baseline)\n"
+     "  --higher-is-better         improvement is an increase (default: a decrease)\n"
+     "  --no-instrument-facts      ignore the instrument's cut-offs, MCID and reliability\n"
+     "between:\n"
+     "  --arm-ref R --arm-test T   arms compared (test - reference); default the two arms,\n"
+     "                             reference first in alphabetical order\n"
+     "reliability:\n"
+     "  --items A1,A2,...          item columns (CSV; with --study default all items)\n"
+     "  --reverse A1,C4 --scale-min 1 --scale-max 6   reverse-keyed items: min + max - x\n"
+     "  --id COL                   respondent id column (CSV, optional)\n"
+     "  --week W                   study week of the answers (--study, default 0)\n"
+     "\n"
+     "Runs on a study are recorded in analysis_runs; the run id is printed. See\n"
+     "docs/analysis.md for every statistic's definition and reference.\n"},
     {"version", cli_version, "print the version", "attune version\n"},
 };
 
