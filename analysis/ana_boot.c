@@ -10,8 +10,10 @@
  * Efron & Tibshirani (1993, eq. 14.15) centre on the mean of the t_(-i)
  * instead, which moves the ends slightly.
  *
- * Cost: O(B n) for the resampling, O(n) for the jackknife (leave-one-out
- * from running sums), O(B log B) to sort the replicates.
+ * Cost: O(n log n) to find the distinct pairs; O(B n) for index
+ * resampling or O(B K) for multinomial resampling over K distinct pairs;
+ * O(n) for the jackknife (leave-one-out from running sums); O(B log B) to
+ * sort the replicates.
  */
 #include <math.h>
 #include <stdint.h>
@@ -20,6 +22,7 @@
 #include <string.h>
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
 #include "ana_boot.h"
@@ -29,6 +32,7 @@ void ana_boot_opts_init(struct ana_boot_opts *o)
     o->resamples = ANA_BOOT_DEFAULT_RESAMPLES;
     o->seed = ANA_BOOT_DEFAULT_SEED;
     o->level = 0.95;
+    o->method = ANA_BOOT_AUTO;
 }
 
 /*
@@ -142,11 +146,66 @@ struct ana_pair {
     double pre, post;
 };
 
+static int ana_cmp_pair(const void *a, const void *b)
+{
+    const struct ana_pair *x = a, *y = b;
+
+    if (x->pre != y->pre)
+        return x->pre < y->pre ? -1 : 1;
+    return (x->post > y->post) - (x->post < y->post);
+}
+
+/*
+ * Sorts the pairs and folds equal ones together: afterwards pairs[0..K-1]
+ * are distinct and count[k] participants share pairs[k]. Returns K.
+ */
+static size_t ana_distinct_pairs(struct ana_pair *pairs, size_t n, unsigned int *count)
+{
+    size_t k = 0;
+
+    qsort(pairs, n, sizeof *pairs, ana_cmp_pair);
+    for (size_t i = 0; i < n; i++) {
+        if (k > 0 && pairs[i].pre == pairs[k - 1].pre && pairs[i].post == pairs[k - 1].post) {
+            count[k - 1]++;
+            continue;
+        }
+        pairs[k] = pairs[i];
+        count[k++] = 1;
+    }
+    return k;
+}
+
+/*
+ * One resample as multinomial counts over the distinct pairs: category k
+ * gets Binomial(remaining, m_k / remaining_mass) participants, the
+ * conditional decomposition of the multinomial (as gsl_ran_multinomial, but
+ * with integer masses so that the last probability is exactly 1).
+ */
+static void ana_resample_multinomial(gsl_rng *rng, const struct ana_pair *pairs,
+                                     const unsigned int *count, size_t k, unsigned int n,
+                                     double *sp, double *sq)
+{
+    unsigned int left = n, mass = n;
+    double a = 0, b = 0;
+
+    for (size_t j = 0; j < k && left > 0; j++) {
+        unsigned int c =
+            mass == count[j] ? left : gsl_ran_binomial(rng, (double)count[j] / mass, left);
+        a += c * pairs[j].pre;
+        b += c * pairs[j].post;
+        left -= c;
+        mass -= count[j];
+    }
+    *sp = a;
+    *sq = b;
+}
+
 int ana_boot_pct_reduction(const double *pre, const double *post, size_t n,
                            const struct ana_boot_opts *o, struct ana_boot *out, struct err *e)
 {
     struct ana_boot b;
     struct ana_pair *pairs = NULL;
+    unsigned int *count = NULL;
     double *t = NULL, *L = NULL, *jack = NULL;
     double s_pre = 0, s_post = 0, sum = 0, ss = 0;
     gsl_rng *rng = NULL;
@@ -178,11 +237,12 @@ int ana_boot_pct_reduction(const double *pre, const double *post, size_t n,
     b.seed = o->seed;
 
     pairs = malloc(n * sizeof *pairs);
+    count = malloc(n * sizeof *count);
     t = malloc(o->resamples * sizeof *t);
     L = malloc(n * sizeof *L);
     jack = malloc(n * sizeof *jack);
     rng = gsl_rng_alloc(gsl_rng_mt19937);
-    if (pairs == NULL || t == NULL || L == NULL || jack == NULL || rng == NULL) {
+    if (pairs == NULL || count == NULL || t == NULL || L == NULL || jack == NULL || rng == NULL) {
         err_set(e, ANA_ENOMEM, "out of memory");
         goto out;
     }
@@ -193,12 +253,31 @@ int ana_boot_pct_reduction(const double *pre, const double *post, size_t n,
         pairs[i].pre = pre[i];
         pairs[i].post = post[i];
     }
+    b.method = o->method;
+    if (b.method != ANA_BOOT_INDEX) {
+        b.distinct = ana_distinct_pairs(pairs, n, count);
+        if (b.method == ANA_BOOT_AUTO)
+            b.method = b.distinct * 16 <= n ? ANA_BOOT_MULTINOMIAL : ANA_BOOT_INDEX;
+        if (b.method == ANA_BOOT_INDEX) {
+            /* Back to the participants in their given order: the index
+             * method draws positions, and the order must not depend on
+             * how the distinct pairs were found. */
+            for (size_t i = 0; i < n; i++) {
+                pairs[i].pre = pre[i];
+                pairs[i].post = post[i];
+            }
+        }
+    }
     for (size_t k = 0; k < o->resamples; k++) {
         double sp = 0, sq = 0;
-        for (size_t i = 0; i < n; i++) {
-            const struct ana_pair *p = &pairs[ana_rand_index(rng, (uint32_t)n)];
-            sp += p->pre;
-            sq += p->post;
+        if (b.method == ANA_BOOT_MULTINOMIAL) {
+            ana_resample_multinomial(rng, pairs, count, b.distinct, (unsigned int)n, &sp, &sq);
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                const struct ana_pair *p = &pairs[ana_rand_index(rng, (uint32_t)n)];
+                sp += p->pre;
+                sq += p->post;
+            }
         }
         /* A resample whose baseline mean is 0 has no percentage; boot.ci
          * leaves such replicates out, and so do we (counted). */
@@ -255,6 +334,7 @@ int ana_boot_pct_reduction(const double *pre, const double *post, size_t n,
 out:
     gsl_rng_free(rng);
     free(pairs);
+    free(count);
     free(t);
     free(L);
     free(jack);

@@ -5,7 +5,16 @@
  *
  * Participants (pre/post pairs) are resampled with replacement. The random
  * numbers come from GSL's MT19937 generator seeded with opts.seed, so the
- * same data and seed always give the same interval. The interval functions
+ * same data and seed always give the same interval.
+ *
+ * Two ways to draw a resample, with the same distribution: n uniform
+ * indices; or, when many participants share the same (pre, post) pair (as
+ * integer questionnaire scores do), multinomial counts over the K distinct
+ * pairs, drawn as K conditional binomials — drawing n participants with
+ * replacement and counting how many land on each distinct pair is exactly a
+ * multinomial(n; m_k / n) draw. ANA_BOOT_AUTO takes the multinomial when
+ * K <= n/16, which is decided by the data alone, so a result is still
+ * determined by data and seed. The interval functions
  * are separate and take the replicates, so they can be checked against R's
  * boot.ci() on R's own replicates.
  */
@@ -20,10 +29,17 @@
 #define ANA_BOOT_DEFAULT_SEED      1UL
 #define ANA_BOOT_MAX_RESAMPLES     1000000
 
+enum ana_boot_method {
+    ANA_BOOT_AUTO = 0,
+    ANA_BOOT_INDEX,       /* n uniform indices per resample */
+    ANA_BOOT_MULTINOMIAL, /* counts over the distinct pairs */
+};
+
 struct ana_boot_opts {
-    size_t resamples;   /* 2000 */
-    unsigned long seed; /* 1 */
-    double level;       /* 0.95 */
+    size_t resamples;            /* 2000 */
+    unsigned long seed;          /* 1 */
+    double level;                /* 0.95 */
+    enum ana_boot_method method; /* ANA_BOOT_AUTO */
 };
 
 struct ana_boot {
@@ -40,6 +56,8 @@ struct ana_boot {
     double boot_sd;
     int extreme; /* an interval end is the smallest or largest replicate */
     unsigned long seed;
+    enum ana_boot_method method; /* the one used */
+    size_t distinct;             /* distinct (pre, post) pairs */
 };
 
 /* Sets resamples 2000, seed 1, level 0.95. */

@@ -510,6 +510,11 @@ static json_t *cli_prepost_json(const struct ana_prepost *r, const struct cli_pp
                                           "nonfinite", (json_int_t)b->n_nonfinite, "mean",
                                           b->boot_mean, "sd", b->boot_sd,
                                           "extreme_order_statistics", b->extreme));
+            json_object_set_new(
+                json_object_get(x, "bootstrap"), "method",
+                b->method == ANA_BOOT_MULTINOMIAL
+                    ? json_sprintf("multinomial counts over %zu distinct pairs", b->distinct)
+                    : json_string("uniform indices"));
             if (b->has_bca) {
                 json_object_set_new(json_object_get(x, "bootstrap"), "z0", json_real(b->z0));
                 json_object_set_new(json_object_get(x, "bootstrap"), "acceleration",

@@ -899,6 +899,40 @@ static void test_edges(void)
     }
 }
 
+/* The two ways of drawing a resample have the same distribution. */
+static void test_boot_methods(void)
+{
+    static double pre[29 * 100], post[29 * 100];
+    struct ana_boot_opts o;
+    struct ana_boot a, m;
+    struct pairs p;
+    struct err e;
+    size_t n = 0;
+
+    load_anorexia("CBT", &p);
+    for (int copy = 0; copy < 100; copy++)
+        for (size_t i = 0; i < p.n; i++)
+            pre[n] = p.pre[i], post[n++] = p.post[i];
+    ana_boot_opts_init(&o);
+    o.resamples = 20000;
+    ok(ana_boot_pct_reduction(pre, post, n, &o, &m, &e) == 0, "29 distinct pairs x 100");
+    is_int(m.method, ANA_BOOT_MULTINOMIAL, "auto picks the multinomial for 29 distinct of 2900");
+    is_int(m.distinct, 29, "29 distinct pairs found");
+    o.method = ANA_BOOT_INDEX;
+    o.seed = 7;
+    ok(ana_boot_pct_reduction(pre, post, n, &o, &a, &e) == 0, "the same data by indices");
+    is_int(a.method, ANA_BOOT_INDEX, "indices when asked");
+    /* 20000 resamples: each limit's Monte Carlo SD is about 0.02 bootstrap SDs. */
+    ok(fabs(m.percentile.lo - a.percentile.lo) < 0.15 * a.boot_sd &&
+           fabs(m.percentile.hi - a.percentile.hi) < 0.15 * a.boot_sd,
+       "multinomial [%.4f, %.4f] and index [%.4f, %.4f] percentile intervals agree",
+       m.percentile.lo, m.percentile.hi, a.percentile.lo, a.percentile.hi);
+    ok(fabs(m.boot_sd / a.boot_sd - 1) < 0.03, "bootstrap SDs agree (%.5f, %.5f)", m.boot_sd,
+       a.boot_sd);
+    ok(fabs(m.boot_mean - a.boot_mean) < 0.05 * a.boot_sd, "bootstrap means agree");
+    ok(fabs(m.bca.lo - a.bca.lo) < 0.2 * a.boot_sd, "BCa low ends agree");
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
@@ -906,6 +940,7 @@ int main(void)
     test_nct_ci();
     test_reference_prepost();
     test_boot_intervals_exact();
+    test_boot_methods();
     test_wilson();
     test_between_anorexia();
     test_gad7();
