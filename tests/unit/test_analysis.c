@@ -343,6 +343,7 @@ static void check_bootstrap(const char *label, json_t *boot, const struct pairs 
 
     ana_boot_opts_init(&o);
     o.resamples = (size_t)jnum(boot, "R");
+    err_clear(&e);
     ok(ana_boot_pct_reduction(p->pre, p->post, p->n, &o, &b, &e) == 0, "%s: bootstrap runs: %s",
        label, e.message);
     is_rel(b.estimate, jnum(boot, "estimate"), CLOSED, "%s: bootstrap estimate", label);
@@ -494,6 +495,7 @@ static void check_between(const char *label, json_t *ref, const double *pre, con
     struct ana_between b;
     struct err e;
 
+    err_clear(&e);
     ok(ana_between_run(pre, post, arm, n, 0.95, ANA_J_EXACT, &b, &e) == 0, "%s: runs: %s", label,
        e.message);
     is_int(b.n_test, (long long)jnum(ref, "n_test"), "%s: test arm n", label);
