@@ -200,6 +200,34 @@ static void test_nct_cdf_table(void)
     ok(n_r > 1500, "%zu points compared with R's pt() where R sums its series", n_r);
 }
 
+/* Interval ends where R's pt() approximates, against roots of the integral. */
+static void test_nct_ci_table(void)
+{
+    FILE *f = fopen(FIXTURE("analysis/nct_ci.csv"), "r");
+    char line[512];
+    int rows = 0;
+
+    if (f == NULL || fgets(line, sizeof line, f) == NULL) {
+        ok(0, "nct_ci.csv is readable");
+        return;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        double t, df, lo, hi, rlo, rhi;
+        struct ana_ci ci;
+        struct err e;
+        if (sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf", &t, &df, &lo, &hi, &rlo, &rhi) != 6)
+            continue;
+        rows++;
+        err_clear(&e);
+        ok(ana_nct_ncp_ci(t, df, 0.95, &ci, &e) == 0, "ncp interval at t = %g, df = %g: %s", t, df,
+           e.message);
+        is_rel(ci.lo, lo, NCTCI, "t = %g, df = %g: lower end (R's pt() gives %.6f)", t, df, rlo);
+        is_rel(ci.hi, hi, NCTCI, "t = %g, df = %g: upper end (R's pt() gives %.6f)", t, df, rhi);
+    }
+    fclose(f);
+    ok(rows >= 7, "%d intervals checked where R's pt() approximates", rows);
+}
+
 static void test_nct_ci(void)
 {
     struct ana_ci ci;
@@ -956,6 +984,7 @@ int main(void)
     gsl_set_error_handler_off();
     test_nct_cdf_table();
     test_nct_ci();
+    test_nct_ci_table();
     test_reference_prepost();
     test_boot_intervals_exact();
     test_boot_methods();
