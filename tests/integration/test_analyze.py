@@ -455,6 +455,11 @@ with Home(t) as home:
               (len(complete), 7, 1), 'study reliability: complete cases, items, one excluded')
         t.ok(out.get('run_id') is not None, 'study reliability: recorded')
 
+    r = home.attune('analyze', 'reliability', '--study', 'calm', '--instrument', 'gad7',
+                    '--items', 'q1,q2,q9')
+    t.ok(r.returncode == 1 and 'item "q9" has no answers' in r.stderr,
+         'study reliability: an item nobody answered is named', r.stderr)
+
     # --rerun: identical, then the data change.
     if run_id:
         r = home.attune('analyze', '--rerun', run_id, '--format', 'json')
