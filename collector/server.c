@@ -7,8 +7,12 @@
 #include <string.h>
 
 #include "cluster.h"
-#include "collector.h"
+#include "col_int.h"
+#include "ins.h"
 #include "log.h"
+
+/* Group-commit writer threads (batch.c). */
+#define COL_WRITERS 2
 
 /* Every route the server answers, gathered from the modules' tables. */
 static struct http_route *col_collect_routes(size_t *n_out)
@@ -18,6 +22,9 @@ static struct http_route *col_collect_routes(size_t *n_out)
         size_t n;
     } tables[] = {
         {col_health_routes, col_health_routes_count},
+        {col_participant_routes, col_participant_routes_count},
+        {col_form_routes, col_form_routes_count},
+        {col_fhir_routes, col_fhir_routes_count},
     };
     size_t total = 0, at = 0;
     struct http_route *all;
@@ -86,7 +93,25 @@ int col_serve(const struct cfg *cfg, struct err *e)
         goto out;
     if ((rc = col_check_schema(conninfo, app.migrations, e)) != 0)
         goto out;
-    if ((rc = db_pool_new(conninfo, cfg->db_pool_size, statement_tables, &app.pool, e)) != 0)
+    /* The definition files, for reading FHIR QuestionnaireResponses; scoring
+     * itself uses the definitions registered in the database. */
+    {
+        struct err re;
+        err_clear(&re);
+        if (ins_registry_load(cfg->instruments_dir, &app.registry, &re) != 0)
+            log_event(LOG_WARN, "serve.instruments", "message=%s",
+                      log_quote(q, sizeof q, re.message));
+    }
+    if (col_defs_new(&app.defs) != 0 || col_token_cache_new(16384, &app.tokens) != 0) {
+        rc = err_set(e, COL_EINIT, "out of memory");
+        goto out;
+    }
+    /* The batch writers borrow connections too (COL_WRITERS more). */
+    if ((rc = db_pool_new(conninfo, cfg->db_pool_size + COL_WRITERS, statement_tables, &app.pool,
+                          e)) != 0)
+        goto out;
+    if (getenv("ATTUNE_NO_GROUP_COMMIT") == NULL &&
+        (rc = col_batcher_start(app.pool, COL_WRITERS, &app.batcher, e)) != 0)
         goto out;
     routes = col_collect_routes(&hcfg.n_routes);
     if (routes == NULL) {
@@ -100,7 +125,7 @@ int col_serve(const struct cfg *cfg, struct err *e)
     hcfg.connection_limit = 0;
     hcfg.max_body_bytes = cfg->max_body_bytes;
     hcfg.routes = routes;
-    hcfg.authorize = NULL;
+    hcfg.authorize = col_authorize;
     hcfg.app = &app;
     if ((rc = http_server_start(&hcfg, &server, e)) != 0)
         goto out;
@@ -124,7 +149,11 @@ int col_serve(const struct cfg *cfg, struct err *e)
     rc = 0;
 out:
     http_server_stop(server, 0);
+    col_batcher_stop(app.batcher);
     db_pool_free(app.pool);
+    col_defs_free(app.defs);
+    ins_registry_free(app.registry);
+    col_token_cache_free(app.tokens);
     migrate_set_free(app.migrations);
     pthread_mutex_destroy(&app.migrations_lock);
     free(routes);

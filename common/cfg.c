@@ -66,7 +66,7 @@ static const struct cfg_key cfg_keys[] = {
     {"sql_dir", "ATTUNE_SQL_DIR", CFG_STRING, F(sql_dir), NULL, 0, 0, 0,
      "migrations; default data_dir/sql"},
     {"instruments_dir", "ATTUNE_INSTRUMENTS_DIR", CFG_STRING, F(instruments_dir), NULL, 0, 0, 0,
-     "questionnaire definitions; default data_dir/instruments"},
+     "questionnaire definitions; default data_dir/instruments/definitions"},
     {"dashboards_dir", "ATTUNE_DASHBOARDS_DIR", CFG_STRING, F(dashboards_dir), NULL, 0, 0, 0,
      "dashboard pages and assets; default data_dir/dashboards"},
     {"pg_bindir", "ATTUNE_PG_BINDIR", CFG_STRING, F(pg_bindir), ATTUNE_PG_BINDIR, 0, 0, 0,
@@ -375,7 +375,7 @@ int cfg_finish(struct cfg *c, struct err *e)
         (rc = cfg_absolute(&c->dashboards_dir, e)) != 0)
         return rc;
     if ((rc = cfg_derive(&c->sql_dir, c->data_dir, "sql", e)) != 0 ||
-        (rc = cfg_derive(&c->instruments_dir, c->data_dir, "instruments", e)) != 0 ||
+        (rc = cfg_derive(&c->instruments_dir, c->data_dir, "instruments/definitions", e)) != 0 ||
         (rc = cfg_derive(&c->dashboards_dir, c->data_dir, "dashboards", e)) != 0)
         return rc;
     if (c->public_url == NULL) {
