@@ -2,7 +2,9 @@
  * test_corr.c — analysis/ana_corr.c and ana_groups.c against R: Pearson and
  * Spearman (cor.test), the two Spearman Fisher-z intervals written out in R
  * from their papers, mid-ranks, type-7 tertiles and per-tertile t intervals
- * (tests/fixtures/corr/corr.json, made by make_corr.R); then the edge cases.
+ * and ana_summary.c's mean and median intervals (t.test, and Conover's
+ * order statistics written out in R) (tests/fixtures/corr/corr.json, made by
+ * make_corr.R); then the edge cases.
  */
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 
 #include "ana_corr.h"
 #include "ana_groups.h"
+#include "ana_summary.h"
 #include "tap.h"
 
 #define TOL 1e-9 /* the fixture holds 15 significant digits */
@@ -113,6 +116,27 @@ static void check_case(json_t *c)
         is_rel(g[k].x_min, num(w, "x_min"), TOL, "%s: tertile %u lowest engagement", name, k + 1);
         is_rel(g[k].x_max, num(w, "x_max"), TOL, "%s: tertile %u highest engagement", name, k + 1);
     }
+    {
+        json_t *sm = json_object_get(c, "summary");
+        struct ana_mean_ci mc;
+        struct ana_median_ci md;
+        ok(ana_mean_ci(y, n, 0.95, &mc, &e) == 0, "%s: mean interval", name);
+        is_rel(mc.mean, num(sm, "mean"), TOL, "%s: mean", name);
+        is_rel(mc.ci.lo, json_number_value(json_array_get(json_object_get(sm, "ci95"), 0)), TOL,
+               "%s: mean CI low (t.test)", name);
+        is_rel(mc.ci.hi, json_number_value(json_array_get(json_object_get(sm, "ci95"), 1)), TOL,
+               "%s: mean CI high (t.test)", name);
+        ok(ana_median_ci(y, n, 0.95, &md, &e) == 0, "%s: median interval", name);
+        is_rel(md.median, num(sm, "median"), TOL, "%s: median", name);
+        is_int(md.lower_rank, (long long)num(sm, "lower_rank"), "%s: lower order statistic", name);
+        is_int(md.upper_rank, (long long)num(sm, "upper_rank"), "%s: upper order statistic", name);
+        is_rel(md.ci.lo, json_number_value(json_array_get(json_object_get(sm, "median_ci95"), 0)),
+               TOL, "%s: median CI low", name);
+        is_rel(md.ci.hi, json_number_value(json_array_get(json_object_get(sm, "median_ci95"), 1)),
+               TOL, "%s: median CI high", name);
+        is_rel(md.coverage, num(sm, "coverage"), TOL, "%s: its exact coverage", name);
+        ok(md.coverage >= 0.95, "%s: at least 95%%", name);
+    }
     free(x);
     free(y);
     free(ranks);
@@ -157,6 +181,19 @@ static void check_edges(void)
     is_int(ana_spearman_se_parse("kendall", &(enum ana_spearman_se){0}), -1,
            "an unknown SE does not");
     is_str(ana_spearman_se_name(ANA_SPEARMAN_SE_BONETT_WRIGHT), "bonett-wright", "default name");
+    {
+        struct ana_mean_ci mc;
+        struct ana_median_ci md;
+        is_int(ana_mean_ci(x, 1, 0.95, &mc, &e), ANA_ETOOFEW,
+               "a mean interval of 1 value: ETOOFEW");
+        is_int(ana_median_ci(x, 5, 0.95, &md, &e), ANA_ETOOFEW,
+               "a 95%% median interval of 5 values: ETOOFEW");
+        ok(ana_median_ci(x, 5, 0.8, &md, &e) == 0 && md.lower_rank == 1 && md.upper_rank == 5 &&
+               fabs(md.coverage - 0.9375) < 1e-12,
+           "an 80%% median interval of 5 values: order statistics 1 and 5, coverage 15/16 (R: "
+           "qbinom(0.1, 5, 0.5) = 1)");
+        is_int(ana_median_ci(bad, 5, 0.8, &md, &e), ANA_EINVAL, "NaN: EINVAL");
+    }
 }
 
 int main(void)
