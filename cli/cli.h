@@ -50,6 +50,7 @@ int cli_db(int argc, char **argv);
 int cli_instruments(int argc, char **argv);
 int cli_version(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
+int cli_report(int argc, char **argv);
 int cli_study(int argc, char **argv);
 int cli_enroll(int argc, char **argv);
 int cli_token(int argc, char **argv);

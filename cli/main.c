@@ -48,8 +48,9 @@ static const struct cli_command cli_commands[] = {
      "\n"
      "With ATTUNE_DATABASE_URL set, Attune never touches a local cluster: start and\n"
      "stop refuse, and url prints that URL with its password masked.\n"},
-    {"analyze", cli_analyze, "outcome statistics: pre/post, two arms, reliability, mixed models",
-     "attune analyze prepost|between|reliability|mixed [options]\n"
+    {"analyze", cli_analyze,
+     "outcome statistics: pre/post, arms, reliability, mixed models, attrition, engagement",
+     "attune analyze prepost|between|reliability|mixed|attrition|engagement [options]\n"
      "       attune analyze --rerun RUN_ID [--format F]\n"
      "\n"
      "  prepost      one group at baseline and follow-up: paired t, d_z (noncentral-t CI),\n"
@@ -63,6 +64,14 @@ static const struct cli_command cli_commands[] = {
      "               + time x arm), random intercept or intercept and slope per\n"
      "               participant (REML or ML, as lme4), Satterthwaite df (as lmerTest),\n"
      "               model-based means and the reduction from --pre to --post\n"
+     "  attrition    the participant flow (CONSORT-style) by arm and week from the derived\n"
+     "               questionnaire statuses: enrolled, baseline, answered/late/missed, "
+     "completers,\n"
+     "               withdrawn (a study only)\n"
+     "  engagement   app use per participant and week (active days, sessions, minutes,\n"
+     "               exercises, trigger logs), by week and arm, its Pearson and Spearman\n"
+     "               correlation with the change score, change by tertile, and engagement as a\n"
+     "               mixed-model covariate (a study only; see docs/report.md)\n"
      "  --rerun ID   repeat a recorded run from its options; say whether the result and\n"
      "               the input fingerprint are the same (exit 1 when the result differs)\n"
      "\n" CLI_DATA_USAGE
@@ -102,6 +111,16 @@ static const struct cli_command cli_commands[] = {
      "  --pre W --post W           times of the reduction (default: first and last)\n"
      "  A study puts its arms in the model when it has more than one with scores;\n"
      "  a CSV file when --arm names the column.\n"
+     "attrition and engagement (docs/report.md):\n"
+     "  --asof TIME                statuses and exposure as of TIME (RFC 3339; default now)\n"
+     "  --pre W --post W           baseline and final weeks (default: first and last due)\n"
+     "  --session-cap MIN          longest session an end may close (default 60)\n"
+     "  --metric M                 active_days (default), sessions, minutes, exercises or\n"
+     "                             trigger_logs: for tertiles and the covariate\n"
+     "  --covariate total|weekly|none   engagement in the mixed model (default total)\n"
+     "  --spearman-se bonett-wright|fieller   SE of Spearman's Fisher z (default bonett-wright)\n"
+     "  --population P             of the change score (default completers)\n"
+     "  --no-participants          leave the per-participant list out of JSON and CSV\n"
      "\n"
      "Runs on a study are recorded in analysis_runs; the run id is printed. See\n"
      "docs/analysis.md for every statistic's definition and reference.\n"},
@@ -157,6 +176,31 @@ static const struct cli_command cli_commands[] = {
      "Without --version the latest version is used. Definitions are read from\n"
      "ATTUNE_INSTRUMENTS_DIR (default data_dir/instruments/definitions); see\n"
      "docs/instruments.md for the format.\n"},
+    {"report", cli_report, "the claim report: every defensible headline, with provenance",
+     "attune report --study S --instrument I [--format text|json|html|csv]\n"
+     "              [--claim \"43% reduction in anxiety among 280 adults over 8 weeks\"]\n"
+     "\n"
+     "One page a reviewer can check: the participant flow and the analysis populations\n"
+     "(and that they add up), baseline characteristics by arm, the reduction from --pre\n"
+     "to --post computed every defensible way (group-mean % reduction for completers,\n"
+     "BOCF, LOCF and the mixed model; mean and median individual % reduction;\n"
+     "responders; reliable improvement; remission; MCID), each with n and a 95% CI,\n"
+     "effect sizes, engagement and outcome, and the provenance of every number. The\n"
+     "run is recorded in analysis_runs. With --claim, says which definitions and\n"
+     "populations reproduce the claim (its figure at its own rounding, and the n, weeks,\n"
+     "population and arm it states) and which do not. See docs/report.md.\n"
+     "\n"
+     "  --claim TEXT         a headline claim to check\n"
+     "  --asof TIME          questionnaire statuses as of TIME (RFC 3339; default now)\n"
+     "  --pre W --post W     baseline and final weeks (default: first and last due)\n"
+     "  --arm-ref ARM        reference arm of comparisons (default: first alphabetically)\n"
+     "  --resamples N --seed S   bootstrap of the group-mean reduction (default 2000, 1)\n"
+     "  --session-cap MIN    session cap for engagement (default 60)\n"
+     "  --metric M           engagement measure for tertiles (default active_days)\n"
+     "  --output FILE        write to FILE instead of standard output\n"
+     "  --stylesheet URL     HTML: link this stylesheet (the rules of report/rep_html.c)\n"
+     "                       instead of embedding them, for pages served under a strict\n"
+     "                       Content-Security-Policy; by default the page is one file\n"},
     {"version", cli_version, "print the version", "attune version\n"},
 };
 

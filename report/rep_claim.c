@@ -40,6 +40,9 @@ static const char *const rep_completer_words[] = {"completer", "completers",   "
 static const char *const rep_itt_words[] = {
     "intention-to-treat", "intention", "itt",     "everyone",  "everybody", "randomised",
     "randomized",         "enrolled",  "started", "enrolment", "enrollment"};
+static const char *const rep_share_words[] = {"responder", "responders", "responded",  "response",
+                                              "remission", "remitted",   "recovered",  "recovery",
+                                              "reliable",  "reliably",   "proportion", "share"};
 static const char *const rep_people_after_all[] = {"participants", "patients", "adults", "people",
                                                    "users",        "subjects", "who"};
 
@@ -173,6 +176,8 @@ int rep_claim_parse(const char *text, const char *const *arms, size_t n_arms, st
         const struct rep_tok *k = &t[i], *nx = rep_next(t, n, i);
         const struct rep_tok *prev = i > 0 ? &t[i - 1] : NULL;
         if (k->kind == TOK_WORD) {
+            if (IN(k->text, rep_share_words))
+                c.kind = REP_KIND_SHARE;
             if (c.direction == REP_DIR_UNSAID && IN(k->text, rep_down_words))
                 c.direction = REP_DIR_DOWN;
             else if (c.direction == REP_DIR_UNSAID && IN(k->text, rep_up_words))
@@ -195,10 +200,18 @@ int rep_claim_parse(const char *text, const char *const *arms, size_t n_arms, st
             ((nx->kind == TOK_SYM && nx->text[0] == '%') || rep_word_is(nx, "percent") ||
              (rep_word_is(nx, "per") && i + 2 < n && rep_word_is(&t[i + 2], "cent")))) {
             if (!have_value) {
+                const struct rep_tok *after = &t[i + 1];
                 c.value = strtod(k->text, NULL);
                 c.decimals = k->decimals;
                 c.unit = REP_UNIT_PERCENT;
                 have_value = 1;
+                /* "50% of users": the word after the percent sign or "percent". */
+                if (after->kind == TOK_WORD && strcmp(after->text, "per") == 0 && i + 3 < n)
+                    after = &t[i + 3];
+                else if (i + 2 < n)
+                    after = &t[i + 2];
+                if (rep_word_is(after, "of"))
+                    c.kind = REP_KIND_SHARE;
             }
         } else if (rep_word_is(nx, "point") || rep_word_is(nx, "points") || rep_word_is(nx, "pt") ||
                    rep_word_is(nx, "pts")) {
@@ -236,6 +249,8 @@ int rep_claim_parse(const char *text, const char *const *arms, size_t n_arms, st
         return REP_EINVAL;
     }
     c.tolerance = 0.5 * pow(10.0, -c.decimals);
+    if (c.kind == REP_KIND_ANY && c.direction != REP_DIR_UNSAID)
+        c.kind = REP_KIND_REDUCTION;
     for (size_t a = 0; a < n_arms; a++) {
         char arm[64];
         size_t k;
@@ -293,7 +308,7 @@ void rep_claim_match(const struct rep_claim *c, const struct rep_candidate *x, s
     m->weeks_ok = !c->has_weeks || fabs(c->weeks - x->weeks) < 1e-9;
     m->scope_ok = c->scope == REP_SCOPE_ANY || c->scope == x->scope;
     m->arm_ok = !c->has_arm || (x->arm != NULL && strcmp(x->arm, c->arm) == 0);
-    m->direction_ok = 1;
+    m->kind_ok = c->kind == REP_KIND_ANY || c->kind == x->kind;
     if (!m->unit_ok)
         rep_why(m->why, sizeof m->why, "the claim is in %s, this is in %s",
                 c->unit == REP_UNIT_PERCENT ? "percent" : "points",
@@ -301,6 +316,10 @@ void rep_claim_match(const struct rep_claim *c, const struct rep_candidate *x, s
     else if (!m->value_ok)
         rep_why(m->why, sizeof m->why, "%.*f does not round to %.*f", c->decimals + 1, v,
                 c->decimals, c->value);
+    if (!m->kind_ok)
+        rep_why(m->why, sizeof m->why, "the claim is %s, this is %s",
+                c->kind == REP_KIND_SHARE ? "a share of participants" : "a change of the score",
+                x->kind == REP_KIND_SHARE ? "a share of participants" : "a change of the score");
     if (!m->n_ok)
         rep_why(m->why, sizeof m->why, "n is %ld, the claim says %ld", x->n, c->n);
     if (!m->weeks_ok)
@@ -312,11 +331,11 @@ void rep_claim_match(const struct rep_claim *c, const struct rep_candidate *x, s
     if (!m->arm_ok)
         rep_why(m->why, sizeof m->why, "the claim names arm %s, this is %s", c->arm,
                 x->arm ? x->arm : "every arm together");
-    if (m->value_ok && m->n_ok && m->weeks_ok && m->scope_ok && m->arm_ok)
+    if (m->value_ok && m->kind_ok && m->n_ok && m->weeks_ok && m->scope_ok && m->arm_ok)
         m->verdict = REP_REPRODUCES;
     else if (m->value_ok)
         m->verdict = REP_VALUE_ONLY;
-    else if (m->in_ci && m->n_ok && m->weeks_ok && m->scope_ok && m->arm_ok)
+    else if (m->in_ci && m->kind_ok && m->n_ok && m->weeks_ok && m->scope_ok && m->arm_ok)
         m->verdict = REP_WITHIN_CI;
     else
         m->verdict = REP_NO;

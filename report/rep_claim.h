@@ -17,7 +17,11 @@
  *     (completers); intention-to-treat, ITT, everyone, all participants,
  *     randomised/randomized, enrolled, started (intention to treat); any
  *     other wording leaves it open;
- *   - an arm: one of the study's arm names as a whole word.
+ *   - an arm: one of the study's arm names as a whole word;
+ *   - the kind: a share of participants when the figure is followed by "of"
+ *     ("50% of users") or the claim speaks of responders, response,
+ *     remission, recovery or reliable change; otherwise a change of the
+ *     score when it has a direction word; otherwise not said.
  *
  * Checking is a pure function of the claim and one candidate number. A
  * candidate reproduces the claim when its value rounds to the claim's
@@ -25,7 +29,8 @@
  * is 42.95 <= x < 43.05), it is the claim's kind of number (a percentage or
  * points), and each part the claim states agrees: the n is the
  * candidate's n, the weeks are the candidate's follow-up, the population
- * word fits, the arm is the candidate's.
+ * word fits, the arm is the candidate's, and a reduction of the score is
+ * not matched by a share of participants (nor the reverse).
  */
 #ifndef ATTUNE_REP_CLAIM_H
 #define ATTUNE_REP_CLAIM_H
@@ -51,6 +56,13 @@ enum rep_direction {
     REP_DIR_UP,
 };
 
+/* What the figure is a percentage of. */
+enum rep_kind {
+    REP_KIND_ANY = 0,   /* not said */
+    REP_KIND_REDUCTION, /* a change of the score ("a 43% reduction in anxiety") */
+    REP_KIND_SHARE,     /* a share of participants ("50% of users improved", "remission") */
+};
+
 enum rep_scope {
     REP_SCOPE_ANY = 0,    /* no population word */
     REP_SCOPE_COMPLETERS, /* those who finished */
@@ -68,6 +80,7 @@ struct rep_claim {
     int has_weeks;
     double weeks;
     enum rep_direction direction;
+    enum rep_kind kind;
     enum rep_scope scope;
     char scope_word[48];      /* the word that set the scope */
     char population_noun[48]; /* the word after n ("adults"), for the report's wording */
@@ -87,7 +100,8 @@ int rep_claim_parse(const char *text, const char *const *arms, size_t n_arms, st
 struct rep_candidate {
     const char *definition; /* "group_mean_pct", ... */
     enum rep_unit unit;
-    double value; /* a reduction is positive */
+    enum rep_kind kind; /* REP_KIND_REDUCTION or REP_KIND_SHARE */
+    double value;       /* a reduction is positive */
     double ci_lo, ci_hi;
     long n;
     double weeks;         /* follow-up: post - pre */
@@ -104,7 +118,7 @@ enum rep_verdict {
 
 struct rep_match {
     enum rep_verdict verdict;
-    int value_ok, unit_ok, n_ok, weeks_ok, scope_ok, arm_ok, direction_ok, in_ci;
+    int value_ok, unit_ok, kind_ok, n_ok, weeks_ok, scope_ok, arm_ok, in_ci;
     char why[400]; /* what disagrees, in words; empty when it reproduces */
 };
 

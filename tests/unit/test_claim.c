@@ -33,6 +33,7 @@ static void test_parse(void)
     ok(c.has_weeks && c.weeks == 8, "over 8 weeks");
     is_int(c.direction, REP_DIR_DOWN, "a reduction");
     is_int(c.scope, REP_SCOPE_ANY, "no population word");
+    is_int(c.kind, REP_KIND_REDUCTION, "a change of the score");
     ok(!c.has_arm, "no arm");
 
     ok(rep_claim_parse("Completers saw a 43.5 percent drop (n = 187) after an 8-week programme",
@@ -59,6 +60,17 @@ static void test_parse(void)
                        &e) == 0 &&
            c.value == 38 && c.has_n && c.n == 1200 && c.has_arm && strcmp(c.arm, "waitlist") == 0,
        "per cent, a thousands separator and an arm in capitals");
+    ok(rep_claim_parse("50% of users improved by 8 weeks", arms, 2, &c, &e) == 0 &&
+           c.kind == REP_KIND_SHARE && !c.has_n,
+       "50%% of users: a share of participants");
+    ok(rep_claim_parse("remission in 30 percent", arms, 2, &c, &e) == 0 && c.kind == REP_KIND_SHARE,
+       "remission: a share of participants");
+    ok(rep_claim_parse("30 per cent of adults responded", arms, 2, &c, &e) == 0 &&
+           c.kind == REP_KIND_SHARE,
+       "per cent of: a share");
+    ok(rep_claim_parse("43%", arms, 2, &c, &e) == 0 && c.kind == REP_KIND_ANY &&
+           c.direction == REP_DIR_UNSAID,
+       "a bare figure says neither kind nor direction");
     ok(rep_claim_parse("a 12% increase in wellbeing", arms, 2, &c, &e) == 0 &&
            c.direction == REP_DIR_UP,
        "an increase");
@@ -84,8 +96,16 @@ static void test_match(void)
     struct rep_claim c;
     struct rep_match m;
     struct err e;
-    struct rep_candidate x = {
-        "group_mean_pct", REP_UNIT_PERCENT, 43.2, 38.0, 48.0, 280, 8, REP_SCOPE_ITT, NULL};
+    struct rep_candidate x = {"group_mean_pct",
+                              REP_UNIT_PERCENT,
+                              REP_KIND_REDUCTION,
+                              43.2,
+                              38.0,
+                              48.0,
+                              280,
+                              8,
+                              REP_SCOPE_ITT,
+                              NULL};
 
     err_clear(&e);
     rep_claim_parse("43% reduction in anxiety among 280 adults over 8 weeks", arms, 2, &c, &e);
@@ -115,6 +135,11 @@ static void test_match(void)
     is_int(m.verdict, REP_VALUE_ONLY, "at week 4: value only");
     ok(strstr(m.why, "4 weeks") != NULL, "it names the follow-up");
     x.weeks = 8;
+    x.kind = REP_KIND_SHARE;
+    rep_claim_match(&c, &x, &m);
+    is_int(m.verdict, REP_VALUE_ONLY, "a share of participants against a reduction: value only");
+    ok(strstr(m.why, "share of participants") != NULL, "it says the kinds differ");
+    x.kind = REP_KIND_REDUCTION;
     x.unit = REP_UNIT_POINTS;
     rep_claim_match(&c, &x, &m);
     is_int(m.verdict, REP_NO, "points never reproduce a percentage");
