@@ -95,6 +95,15 @@ with home:
     t.is_([a['flow'] for a in rep['attrition']['arms']], [a['flow'] for a in att['arms']],
           'the report shows the flow the attrition command gives')
 
+    pp = run_json(home, 'analyze', 'prepost', '--study', 'demo', '--instrument', 'gad7',
+                  '--arm', 'app')
+    row = next(r for r in rep['headline']['rows'] if r['definition'] == 'group_mean_pct' and
+               r['population'] == 'completers' and r['arm'] == 'app')
+    t.is_((row['n'], row['value'], row['ci95']),
+          (pp['n'], pp['pct_reduction_group_means']['value'],
+           pp['pct_reduction_group_means']['ci95']),
+          'the report\'s completers reduction is analyze prepost\'s, bootstrap CI and all')
+
     # The mixed model against the truth (default seed).
     for arm, (est, se, ci) in slopes(home, 1).items():
         t.ok(abs(est - TRUTH[arm]) < 3 * se, 'seed 1 %s: the slope is within 3 SE of %.2f' %
