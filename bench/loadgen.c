@@ -177,8 +177,7 @@ static void *worker(void *arg)
                     body + used, body_cap - used,
                     "%s{\"id\":\"%08x-%04x-4000-8000-%012lx\",\"type\":\"%s\",\"at\":\"%s\","
                     "\"duration_s\":%d.5,\"props\":{\"screen\":\"home\",\"n\":%d}}",
-                    i ? "," : "", run_id, (unsigned)(i & 0xffff), k, types[i % 4], when, i % 60,
-                    i);
+                    i ? "," : "", run_id, (unsigned)(i & 0xffff), k, types[i % 4], when, i % 60, i);
             }
             body[used++] = ']';
             body[used] = '\0';
@@ -283,6 +282,7 @@ int main(int argc, char **argv)
            "\"p50_ms\": %.2f, \"p99_ms\": %.2f, \"next_offset\": %ld, \"exhausted\": %s}\n",
            atomic_load(&sent), atomic_load(&failed), atomic_load(&rows), t1 - t0,
            n ? lat[n / 2] * 1e3 : 0.0, n ? lat[(long)(n * 0.99)] * 1e3 : 0.0,
-           atomic_load(&next_index), submit_mode && atomic_load(&next_index) >= limit_index ? "true" : "false");
+           atomic_load(&next_index),
+           submit_mode && atomic_load(&next_index) >= limit_index ? "true" : "false");
     return 0;
 }

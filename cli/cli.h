@@ -43,21 +43,50 @@ void cli_error(const struct err *e);
 /* Prints "usage: attune <cmd> ..." for a command to stdout or stderr. */
 void cli_usage(const char *name, int to_stderr);
 
+/* ---- shared by the access commands (access_util.c) ---- */
+
+struct db_pool;
+struct audit_entry;
+
+/*
+ * A one-connection pool to the database as its owner, with access/'s and the
+ * audit statements prepared, so that the commands can use db_run(). *out is
+ * the caller's (db_pool_free).
+ */
+int cli_access_pool(const struct cfg *cfg, struct db_pool **out, struct err *e);
+
+/*
+ * An audit template for the person at the terminal: system, "cli:<user>".
+ * The actor's text is written into `buf` (96 bytes suffice), which must
+ * outlive the entry.
+ */
+void cli_actor(struct audit_entry *a, char *buf, size_t size, const char *reason);
+
+/*
+ * Reads a password: one line from standard input when `from_stdin`, else
+ * twice without echo from the terminal. `size` must allow ACC_PASSWORD_MAX+2.
+ */
+int cli_read_password(int from_stdin, char *buf, size_t size, struct err *e);
+
 /* The handlers, one per file cmd_*.c. */
 int cli_serve(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_db(int argc, char **argv);
 int cli_instruments(int argc, char **argv);
 int cli_version(int argc, char **argv);
-int cli_analyze(int argc, char **argv);
-int cli_report(int argc, char **argv);
 int cli_study(int argc, char **argv);
 int cli_enroll(int argc, char **argv);
-int cli_token(int argc, char **argv);
+int cli_link(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 
 /* A connection for the collector's command-line tools, its statements
  * prepared (cmd_study.c). */
 int cli_collector_connect(const struct cfg *cfg, PGconn **out, struct err *e);
+int cli_analyze(int argc, char **argv);
+int cli_user(int argc, char **argv);
+int cli_token(int argc, char **argv);
+int cli_audit(int argc, char **argv);
+int cli_participant(int argc, char **argv);
+int cli_report(int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "collector.h"
 #include "demo.h"
+#include "audit.h"
 #include "intake.h"
 
 int cli_demo(int argc, char **argv)
@@ -21,7 +22,9 @@ int cli_demo(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     static const struct db_statement *const demo_tables[] = {col_demo_statements, NULL};
-    struct col_demo_options o = {1, 280, 0, 84, 0};
+    struct col_demo_options o = {1, 280, 0, 84, 0, NULL};
+    struct audit_entry who;
+    char actor[96];
     struct col_demo_summary sum;
     struct timespec t0, t1;
     struct cfg cfg;
@@ -58,6 +61,8 @@ int cli_demo(int argc, char **argv)
         return CLI_USAGE;
     }
     o.progress = o.participants >= 10000;
+    cli_actor(&who, actor, sizeof actor, "attune demo");
+    o.who = &who;
     if (cli_config(&cfg, NULL) != CLI_OK)
         return CLI_FAIL;
     err_clear(&e);

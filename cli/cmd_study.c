@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cluster.h"
 #include "collector.h"
+#include "audit.h"
 #include "intake.h"
 
 int cli_collector_connect(const struct cfg *cfg, PGconn **out, struct err *e)
@@ -24,7 +25,9 @@ int cli_collector_connect(const struct cfg *cfg, PGconn **out, struct err *e)
     free(conninfo);
     if (rc != 0)
         return rc;
-    if ((rc = db_prepare(conn, col_statement_tables, e)) != 0) {
+    if ((rc = db_prepare(conn, col_statement_tables, e)) != 0 ||
+        (rc = db_prepare(conn, (const struct db_statement *const[]){audit_statements, NULL}, e)) !=
+            0) {
         err_hint(e, "Has the database been migrated? Run \"attune migrate\".");
         PQfinish(conn);
         return rc;
@@ -35,6 +38,8 @@ int cli_collector_connect(const struct cfg *cfg, PGconn **out, struct err *e)
 
 int cli_study(int argc, char **argv)
 {
+    struct audit_entry who;
+    char actor[96];
     struct cfg cfg;
     struct err e;
     PGconn *conn = NULL;
@@ -47,7 +52,9 @@ int cli_study(int argc, char **argv)
     if (cli_config(&cfg, NULL) != CLI_OK)
         return CLI_FAIL;
     err_clear(&e);
-    if (cli_collector_connect(&cfg, &conn, &e) != 0 || col_study_create(conn, &cfg, argv[2], &e) != 0) {
+    cli_actor(&who, actor, sizeof actor, NULL);
+    if (cli_collector_connect(&cfg, &conn, &e) != 0 ||
+        col_study_create(conn, &cfg, argv[2], &who, &e) != 0) {
         cli_error(&e);
         goto out;
     }
@@ -79,17 +86,16 @@ static void cli_enrol_print(const struct cfg *cfg, const struct col_enrolment *l
 int cli_enroll(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"study", required_argument, NULL, 's'},
-        {"arm", required_argument, NULL, 'a'},
-        {"count", required_argument, NULL, 'n'},
-        {"enrolled-at", required_argument, NULL, 't'},
-        {"code", required_argument, NULL, 'c'},
-        {NULL, 0, NULL, 0},
+        {"study", required_argument, NULL, 's'}, {"arm", required_argument, NULL, 'a'},
+        {"count", required_argument, NULL, 'n'}, {"enrolled-at", required_argument, NULL, 't'},
+        {"code", required_argument, NULL, 'c'},  {NULL, 0, NULL, 0},
     };
     const char *study = NULL, *arm = NULL, *code = NULL;
     long count = 1;
     int64_t at = col_time_now();
     struct col_enrolment *list = NULL;
+    struct audit_entry who;
+    char actor[96];
     struct cfg cfg;
     struct err e;
     PGconn *conn = NULL;
@@ -133,8 +139,9 @@ int cli_enroll(int argc, char **argv)
     if (cli_config(&cfg, NULL) != CLI_OK)
         return CLI_FAIL;
     err_clear(&e);
+    cli_actor(&who, actor, sizeof actor, NULL);
     if (cli_collector_connect(&cfg, &conn, &e) != 0 ||
-        col_enroll(conn, study, arm, (int)count, at, code, &list, &e) != 0) {
+        col_enroll(conn, study, arm, (int)count, at, code, &who, &list, &e) != 0) {
         cli_error(&e);
         goto out;
     }
@@ -148,7 +155,7 @@ out:
     return rc;
 }
 
-int cli_token(int argc, char **argv)
+int cli_link(int argc, char **argv)
 {
     static const struct option options[] = {
         {"study", required_argument, NULL, 's'},
@@ -160,18 +167,20 @@ int cli_token(int argc, char **argv)
     PGconn *conn = NULL;
     int opt, reissue, rc = CLI_FAIL;
     struct col_enrolment en;
+    struct audit_entry who;
+    char actor[96];
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         if (opt != 's') {
-            cli_usage("token", 1);
+            cli_usage("link", 1);
             return CLI_USAGE;
         }
         study = optarg;
     }
     if (study == NULL || argc - optind != 2 ||
         (strcmp(argv[optind], "revoke") != 0 && strcmp(argv[optind], "reissue") != 0)) {
-        cli_usage("token", 1);
+        cli_usage("link", 1);
         return CLI_USAGE;
     }
     reissue = strcmp(argv[optind], "reissue") == 0;
@@ -179,8 +188,9 @@ int cli_token(int argc, char **argv)
         return CLI_FAIL;
     err_clear(&e);
     memset(&en, 0, sizeof en);
+    cli_actor(&who, actor, sizeof actor, NULL);
     if (cli_collector_connect(&cfg, &conn, &e) != 0 ||
-        col_token_revoke(conn, study, argv[optind + 1], reissue, en.token, &e) != 0) {
+        col_token_revoke(conn, study, argv[optind + 1], reissue, &who, en.token, &e) != 0) {
         cli_error(&e);
         goto out;
     }
@@ -189,8 +199,9 @@ int cli_token(int argc, char **argv)
         {
             const char *params[2] = {study, en.code};
             PGresult *res = NULL;
-            if (db_query_sql(conn, "SELECT arm_id FROM participants WHERE study_id = $1 AND code = $2",
-                             2, params, &res, &e) == 1)
+            if (db_query_sql(conn,
+                             "SELECT arm_id FROM participants WHERE study_id = $1 AND code = $2", 2,
+                             params, &res, &e) == 1)
                 snprintf(en.arm, sizeof en.arm, "%s", PQgetvalue(res, 0, 0));
             PQclear(res);
         }

@@ -48,6 +48,38 @@ static const struct cli_command cli_commands[] = {
      "\n"
      "With ATTUNE_DATABASE_URL set, Attune never touches a local cluster: start and\n"
      "stop refuse, and url prints that URL with its password masked.\n"},
+    {"study", cli_study, "create a study from its protocol file",
+     "attune study create FILE\n"
+     "\n"
+     "Creates the study described by the protocol FILE (JSON; see docs/collector.md):\n"
+     "its arms, its schedule of questionnaires and its own event types. Registers\n"
+     "each instrument definition the schedule names (from the instruments folder)\n"
+     "with its checksum, and refuses a version registered with a different\n"
+     "definition: a definition with data never changes in place.\n"},
+    {"enroll", cli_enroll, "enrol participants and print their tokens (CSV)",
+     "attune enroll --study S --arm A [--count N] [--enrolled-at TIME] [--code C]\n"
+     "\n"
+     "Enrols N participants (default 1) in arm A of study S, each with a pseudonymous\n"
+     "code and a random access token (192 bits), and prints CSV for a mail merge:\n"
+     "code,arm,token,link. The token is shown only now: the database keeps its hash.\n"
+     "\n"
+     "  --enrolled-at TIME  enrolment time (RFC 3339; default now): week 0 starts then\n"
+     "  --code C            use this code instead of a random one (with --count 1)\n"},
+    {"link", cli_link, "revoke or reissue a participant's personal link (token)",
+     "attune link --study S revoke|reissue CODE\n"
+     "\n"
+     "  revoke   the participant's tokens stop working at once\n"
+     "  reissue  revoke, then print a new token as enrolment CSV\n"},
+    {"demo", cli_demo, "create the synthetic demo study",
+     "attune demo [--seed N] [--participants N]\n"
+     "\n"
+     "Creates the study \"demo\" (arms app and waitlist) with synthetic participants,\n"
+     "weekly questionnaires and app events, through the same validation and scoring\n"
+     "as real submissions, deterministically from the seed (docs/demo.md). Does\n"
+     "nothing, with a message, when the study exists.\n"
+     "\n"
+     "  --seed N          random seed (default 1)\n"
+     "  --participants N  participants (default 280)\n"},
     {"analyze", cli_analyze,
      "outcome statistics: pre/post, arms, reliability, mixed models, attrition, engagement",
      "attune analyze prepost|between|reliability|mixed|attrition|engagement [options]\n"
@@ -124,38 +156,6 @@ static const struct cli_command cli_commands[] = {
      "\n"
      "Runs on a study are recorded in analysis_runs; the run id is printed. See\n"
      "docs/analysis.md for every statistic's definition and reference.\n"},
-    {"study", cli_study, "create a study from its protocol file",
-     "attune study create FILE\n"
-     "\n"
-     "Creates the study described by the protocol FILE (JSON; see docs/collector.md):\n"
-     "its arms, its schedule of questionnaires and its own event types. Registers\n"
-     "each instrument definition the schedule names (from the instruments folder)\n"
-     "with its checksum, and refuses a version registered with a different\n"
-     "definition: a definition with data never changes in place.\n"},
-    {"enroll", cli_enroll, "enrol participants and print their tokens (CSV)",
-     "attune enroll --study S --arm A [--count N] [--enrolled-at TIME] [--code C]\n"
-     "\n"
-     "Enrols N participants (default 1) in arm A of study S, each with a pseudonymous\n"
-     "code and a random access token (192 bits), and prints CSV for a mail merge:\n"
-     "code,arm,token,link. The token is shown only now: the database keeps its hash.\n"
-     "\n"
-     "  --enrolled-at TIME  enrolment time (RFC 3339; default now): week 0 starts then\n"
-     "  --code C            use this code instead of a random one (with --count 1)\n"},
-    {"token", cli_token, "revoke or reissue a participant's token",
-     "attune token --study S revoke|reissue CODE\n"
-     "\n"
-     "  revoke   the participant's tokens stop working at once\n"
-     "  reissue  revoke, then print a new token as enrolment CSV\n"},
-    {"demo", cli_demo, "create the synthetic demo study",
-     "attune demo [--seed N] [--participants N]\n"
-     "\n"
-     "Creates the study \"demo\" (arms app and waitlist) with synthetic participants,\n"
-     "weekly questionnaires and app events, through the same validation and scoring\n"
-     "as real submissions, deterministically from the seed (docs/demo.md). Does\n"
-     "nothing, with a message, when the study exists.\n"
-     "\n"
-     "  --seed N          random seed (default 1)\n"
-     "  --participants N  participants (default 280)\n"},
     {"instruments", cli_instruments, "list, check, score and convert instrument definitions",
      "attune instruments ACTION [options]\n"
      "\n"
@@ -176,6 +176,49 @@ static const struct cli_command cli_commands[] = {
      "Without --version the latest version is used. Definitions are read from\n"
      "ATTUNE_INSTRUMENTS_DIR (default data_dir/instruments/definitions); see\n"
      "docs/instruments.md for the format.\n"},
+    {"user", cli_user, "researchers' accounts: add, list, passwd, role, disable, join",
+     "attune user add NAME --role ROLE [--name \"Full Name\"] [--study S]... [--password-stdin]\n"
+     "       attune user list\n"
+     "       attune user passwd NAME [--password-stdin]\n"
+     "       attune user role NAME viewer|researcher|admin\n"
+     "       attune user disable|enable NAME\n"
+     "       attune user join|leave NAME STUDY\n"
+     "\n"
+     "Roles: admin (users, every study, withdrawals and erasure), researcher\n"
+     "(participant-level data and exports of their studies), viewer (aggregates of\n"
+     "their studies only). Passwords have at least 12 characters; they are asked\n"
+     "twice on the terminal, or read as one line from standard input with\n"
+     "--password-stdin. A new password or a disabled account ends the user's\n"
+     "sessions at once. Every change is recorded in the audit trail.\n"},
+    {"token", cli_token, "API tokens for scripts and the study app: create, list, revoke",
+     "attune token create --user NAME --name LABEL --scope read[,write,export]\n"
+     "                    [--study S] [--days N]\n"
+     "       attune token list [--user NAME]\n"
+     "       attune token revoke ID\n"
+     "\n"
+     "A token acts for its user, never beyond the user's role and studies, within\n"
+     "its scopes and (with --study) one study; it expires after --days (default 90).\n"
+     "create prints the token once on standard output; only its hash is kept. Use it\n"
+     "as \"Authorization: Bearer <token>\".\n"},
+    {"audit", cli_audit, "check the audit trail's hash chain, or show its rows",
+     "attune audit verify [--no-seal]\n"
+     "       attune audit show [--since TIME] [--until TIME] [--actor A] [--action A]\n"
+     "                         [--target T] [--study S] [--limit N] [--json]\n"
+     "\n"
+     "verify seals the rows not yet chained, recomputes every hash, and exits 1\n"
+     "naming the first broken row if any row was changed or deleted behind the\n"
+     "application's back. show prints the newest rows first (--limit, default 100);\n"
+     "--action noun.* and --target prefix* match prefixes.\n"},
+    {"participant", cli_participant, "withdraw a participant, or erase their data",
+     "attune participant withdraw CODE [--study S] [--reason TEXT]\n"
+     "       attune participant erase CODE --reason TEXT [--study S]\n"
+     "\n"
+     "withdraw stops collection at once: the participant's token gets 403 on every\n"
+     "write. erase deletes their responses, item answers and events, revokes their\n"
+     "tokens, replaces their code, and marks the study's analysis runs made since\n"
+     "their enrolment as no longer reproducible, in one transaction; the audit trail\n"
+     "keeps the fact, the time, the operator and the reason. --study is needed when\n"
+     "the code exists in several studies.\n"},
     {"report", cli_report, "the claim report: every defensible headline, with provenance",
      "attune report --study S --instrument I [--format text|json|html|csv]\n"
      "              [--claim \"43% reduction in anxiety among 280 adults over 8 weeks\"]\n"
@@ -232,7 +275,7 @@ static void cli_help(FILE *out)
                  "\n"
                  "Commands:\n");
     for (size_t i = 0; i < CLI_NCOMMANDS; i++)
-        fprintf(out, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+        fprintf(out, "  %-12s %s\n", cli_commands[i].name, cli_commands[i].summary);
     fprintf(out, "\n"
                  "Run \"attune <command> --help\" for a command's options. Settings come from\n"
                  "ATTUNE_* environment variables and an optional config file; see\n"

@@ -96,8 +96,7 @@ fail:
      * statement one job made fail): every job takes the one-by-one path, so
      * that one bad job cannot fail the others. */
     if (rc != DB_EUNAVAILABLE && rc != DB_EBUSY)
-        log_event(LOG_WARN, "collector.batch", "jobs=%zu code=%d message=\"%s\"", n, rc,
-                  e.message);
+        log_event(LOG_WARN, "collector.batch", "jobs=%zu code=%d message=\"%s\"", n, rc, e.message);
     for (size_t i = 0; i < n; i++) {
         jobs[i]->rc = (rc == DB_EUNAVAILABLE || rc == DB_EBUSY) ? rc : 0;
         jobs[i]->inserted = 0;

@@ -10,15 +10,16 @@
 #include <semaphore.h>
 #include <stdint.h>
 
+#include "access.h"
+#include "audit.h"
 #include "collector.h"
 #include "intake.h"
 #include "scoring.h"
 
-/* Auth levels of the collector's routes (struct http_route.auth). */
-enum {
-    COL_AUTH_PUBLIC = 0,
-    COL_AUTH_PARTICIPANT = 1, /* Authorization: Bearer <participant token> */
-};
+/* Auth levels of the collector's routes (struct http_route.auth): the access
+ * module's (access.h). */
+#define COL_AUTH_PUBLIC      ACC_PUBLIC
+#define COL_AUTH_PARTICIPANT ACC_PARTICIPANT
 
 /* A participant, as their token reveals them. Strings live in the struct. */
 struct col_participant {
@@ -30,39 +31,44 @@ struct col_participant {
     int64_t enrolled_at;
     char timezone[64];
     int allow_late;
-    int revoked;
-    /* When set, the participant came from the token cache: the write
-     * statement itself checks that this token (its \\x hex hash) is still
-     * live and the participant still active. */
-    int verify_in_write;
+    /* A token to check again inside the write statement (its \\x hex
+     * hash), or "" when the request's token was just checked. */
     char token_hash_param[2 + 64 + 1];
+    int verify_in_write;
+    /* Who to name in audit rows (acc_identity of the request), or NULL. */
+    const char *actor;
+    const char *request_id;
+    const char *source_addr;
 };
 
-/* ---- the token cache (tokens.c) ----
+/* ---- the participant cache (pcache.c) ----
  *
- * What never changes about a participant (id, study, enrolment time, the
- * study's zone and late rule) is kept in memory by token hash, so that a
- * write does not need a separate look-up first; whether the token is still
- * live and the participant still active is checked by the write statement
- * itself, atomically with the write (revocation and withdrawal take effect at
- * once). Reads (GET) always look the token up. Direct-mapped and bounded. */
-struct col_token_cache;
+ * acc_authorize() (access/) checks the token of every request and says who
+ * the participant is; what the collector needs besides (enrolment time, the
+ * study's zone and late rule) never changes and is kept in memory by
+ * participant id. Direct-mapped and bounded. */
+struct col_participant_cache;
 
-int col_token_cache_new(size_t slots, struct col_token_cache **out);
-void col_token_cache_free(struct col_token_cache *c);
-/* 1 and *out filled when the hash is cached. */
-int col_token_cache_get(struct col_token_cache *c, const unsigned char hash[32],
-                        struct col_participant *out);
-void col_token_cache_put(struct col_token_cache *c, const unsigned char hash[32],
-                         const struct col_participant *p);
-void col_token_cache_drop(struct col_token_cache *c, const unsigned char hash[32]);
+int col_participant_cache_new(size_t slots, struct col_participant_cache **out);
+void col_participant_cache_free(struct col_participant_cache *c);
+/* 1 and *out filled when cached. */
+int col_participant_cache_get(struct col_participant_cache *c, long long id,
+                              struct col_participant *out);
+void col_participant_cache_put(struct col_participant_cache *c, const struct col_participant *p);
 
-/* Looks a participant up by token (raw text). 1 found, 0 unknown, <0 db_status. */
-int col_participant_by_token(PGconn *conn, const char *token, struct col_participant *out,
-                             struct err *e);
+/*
+ * The participant of an authorised request (req->auth, a struct
+ * acc_identity of kind participant) into *out, from the cache or the
+ * database. 1, 0 (not a participant), or a negative db_status.
+ */
+int col_participant_of(struct http_request *req, struct col_participant *out, struct err *e);
 
-/* SHA-256 of a token, the form participant_tokens keeps. */
-void col_token_hash(const char *token, unsigned char out[32]);
+/* As col_participant_of(); on failure fills `rep` (503, 403) and returns 0. */
+int col_participant_or_reply(struct http_request *req, struct http_reply *rep,
+                             struct col_participant *p);
+
+/* By id from the database (col_participant_of's miss). 1, 0 or <0. */
+int col_participant_by_id(PGconn *conn, long long id, struct col_participant *out, struct err *e);
 
 /* ---- definitions (definitions.c) ---- */
 
@@ -72,17 +78,20 @@ int col_defs_new(struct col_defs **out);
 void col_defs_free(struct col_defs *defs);
 
 /*
+ * Both use `conn` for a cache miss, or (conn NULL) a connection of `pool`
+ * taken only then: a hit touches no connection.
+ *
  * The definition a study schedules for `instrument`, loaded from the
  * instruments table on first use and kept (a registered version never
  * changes). Returns 1 and *out (borrowed, lives as long as the cache), 0 when
  * the study does not schedule the instrument, or a negative db_status.
  */
-int col_defs_scheduled(struct col_defs *defs, PGconn *conn, const char *study,
+int col_defs_scheduled(struct col_defs *defs, struct db_pool *pool, PGconn *conn, const char *study,
                        const char *instrument, const struct ins_definition **out, struct err *e);
 
 /* The definition id@version, loaded on first use. 1, 0 (unknown) or <0. */
-int col_defs_get(struct col_defs *defs, PGconn *conn, const char *id, const char *version,
-                 const struct ins_definition **out, struct err *e);
+int col_defs_get(struct col_defs *defs, struct db_pool *pool, PGconn *conn, const char *id,
+                 const char *version, const struct ins_definition **out, struct err *e);
 
 /* ---- group commit (batch.c) ---- */
 
@@ -115,12 +124,12 @@ int col_batcher_store(struct col_batcher *b, struct col_batch_job *job);
 /* ---- the submission path (responses.c) ---- */
 
 struct col_submit {
-    int status;         /* HTTP status: 201, 200, 4xx, 5xx */
-    const char *code;   /* problem code when status >= 400 */
-    char detail[512];   /* for people */
-    json_t *errors;     /* array of {"pointer","message"}; owned */
-    json_t *record;     /* the stored record (2xx); owned */
-    char existing[37];  /* the response that holds the week, on week-taken */
+    int status;        /* HTTP status: 201, 200, 4xx, 5xx */
+    const char *code;  /* problem code when status >= 400 */
+    char detail[512];  /* for people */
+    json_t *errors;    /* array of {"pointer","message"}; owned */
+    json_t *record;    /* the stored record (2xx); owned */
+    char existing[37]; /* the response that holds the week, on week-taken */
 };
 
 /*
@@ -135,21 +144,14 @@ struct col_submit {
 int col_response_submit(struct col_defs *defs, PGconn *conn, const struct col_participant *p,
                         json_t *body, const char *source, int64_t now, struct col_submit *out);
 
-/* The same, storing through the group-commit writers when `batcher` is not
- * NULL (the server); col_response_submit() stores on `conn` directly. */
-int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, PGconn *conn,
-                            const struct col_participant *p, json_t *body, const char *source,
-                            int64_t now, struct col_submit *out);
+/* The same in the server: stores through the group-commit writers (batcher)
+ * and takes connections from `pool` only while it needs one — never while it
+ * waits for a batch. col_response_submit() stores on `conn` directly. */
+int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher,
+                            struct db_pool *pool, const struct col_participant *p, json_t *body,
+                            const char *source, int64_t now, struct col_submit *out);
 
 void col_submit_clear(struct col_submit *s);
-
-/* Answers 403 withdrawn (or 401 token-revoked) and forgets the token. */
-void col_participant_refused(struct col_app *app, struct http_reply *rep,
-                             const struct col_participant *p, int withdrawn);
-
-/* Forgets a cached token after a submission was refused for it (401/403). */
-void col_submit_forget(struct col_app *app, const struct col_participant *p,
-                       const struct col_submit *s);
 
 /* Sends a col_submit as a reply (record or problem+json). */
 void col_submit_reply(struct col_submit *s, struct http_reply *rep);
@@ -178,9 +180,6 @@ extern const struct http_route col_form_routes[];
 extern const size_t col_form_routes_count;
 extern const struct http_route col_fhir_routes[];
 extern const size_t col_fhir_routes_count;
-
-/* The authorisation hook for the collector's routes (participant.c). */
-int col_authorize(struct http_request *req, struct http_reply *rep);
 
 /* Builds the JSON of a stored response from a col_response_select row. */
 json_t *col_response_record_from_row(PGresult *res, int row);

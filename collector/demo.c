@@ -71,10 +71,9 @@ static void demo_uuid(gsl_rng *r, char out[37])
         b[i] = (unsigned char)gsl_rng_uniform_int(r, 256);
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 /* Item answers for a latent total: each item near total/n_items, with noise,
@@ -101,8 +100,7 @@ struct demo_ctx {
     struct err *e;
 };
 
-static int demo_submit(struct demo_ctx *c, const struct col_participant *p, json_t *body,
-                       int retry)
+static int demo_submit(struct demo_ctx *c, const struct col_participant *p, json_t *body, int retry)
 {
     struct col_submit s;
     int64_t now = col_time_now();
@@ -128,19 +126,18 @@ static int demo_submit(struct demo_ctx *c, const struct col_participant *p, json
 static int demo_events(struct demo_ctx *c, const struct col_participant *p, json_t *batch,
                        int retry)
 {
-    json_t *errors = json_array(), *rows = NULL, *types = NULL;
+    json_t *errors = json_array(), *types = NULL;
     char pid[24], *text = NULL, *lit = NULL;
     int rc = 0;
 
     if (json_array_size(batch) == 0)
         goto out;
-    if (col_events_check(batch, col_time_now(), p->enrolled_at, errors, &rows, &types) > 0) {
+    if (col_events_check(batch, col_time_now(), p->enrolled_at, errors, &text, &types) > 0) {
         char *t = json_dumps(json_array_get(errors, 0), JSON_COMPACT);
         rc = err_set(c->e, COL_EINVAL, "demo events refused: %s", t ? t : "?");
         free(t);
         goto out;
     }
-    text = json_dumps(rows, JSON_COMPACT | JSON_REAL_PRECISION(17));
     {
         size_t cap = 2 + json_array_size(types) * 66, used = 1, i;
         json_t *t;
@@ -157,9 +154,9 @@ static int demo_events(struct demo_ctx *c, const struct col_participant *p, json
     }
     snprintf(pid, sizeof pid, "%lld", p->id);
     for (int k = 0; k <= retry; k++) {
-        const char *params[5] = {pid, p->study, lit, text, NULL};
+        const char *params[8] = {pid, p->study, lit, text, NULL, NULL, NULL, NULL};
         PGresult *res = NULL;
-        int n = db_query(c->conn, "col_events_insert", 5, params, &res, c->e);
+        int n = db_query(c->conn, "col_events_insert", 8, params, &res, c->e);
         if (n != 1) {
             PQclear(res);
             rc = n < 0 ? n : err_set(c->e, DB_EHARD, "events insert returned no row");
@@ -173,14 +170,13 @@ static int demo_events(struct demo_ctx *c, const struct col_participant *p, json
         {
             long long ins = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
             c->sum->events += ins;
-            c->sum->event_duplicates += (long long)json_array_size(rows) - ins;
+            c->sum->event_duplicates += (long long)json_array_size(batch) - ins;
         }
         PQclear(res);
     }
 out:
     free(text);
     free(lit);
-    json_decref(rows);
     json_decref(types);
     json_decref(errors);
     return rc;
@@ -226,8 +222,8 @@ static json_t *demo_week_events(gsl_rng *r, int app, double engagement, int week
             continue;
         }
         if (gsl_rng_uniform(r) < 0.3)
-            json_array_append_new(batch, demo_event(r, "notification_opened",
-                                                    t - 60 * 1000000, -1, NULL));
+            json_array_append_new(batch,
+                                  demo_event(r, "notification_opened", t - 60 * 1000000, -1, NULL));
         json_array_append_new(batch, demo_event(r, "app_open", t, -1, NULL));
         json_array_append_new(batch, demo_event(r, "session_start", t + 2 * 1000000, -1, NULL));
         {
@@ -237,12 +233,12 @@ static json_t *demo_week_events(gsl_rng *r, int app, double engagement, int week
                 const char *type = activities[gsl_rng_uniform_int(r, 8)];
                 double d = 30 + gsl_ran_exponential(r, 150);
                 total += d + 5;
-                json_array_append_new(batch,
-                                      demo_event(r, type, t + (int64_t)(total * 1000000), d,
-                                                 strcmp(type, "mood_check_in") == 0
-                                                     ? json_pack("{s:i}", "mood",
-                                                                 (int)gsl_rng_uniform_int(r, 5) + 1)
-                                                     : NULL));
+                json_array_append_new(
+                    batch,
+                    demo_event(r, type, t + (int64_t)(total * 1000000), d,
+                               strcmp(type, "mood_check_in") == 0
+                                   ? json_pack("{s:i}", "mood", (int)gsl_rng_uniform_int(r, 5) + 1)
+                                   : NULL));
             }
             json_array_append_new(batch, demo_event(r, "session_end",
                                                     t + (int64_t)((total + 10) * 1000000),
@@ -338,8 +334,7 @@ static int demo_participant(struct demo_ctx *c, long index, const char *arm, int
             /* Two hours' margin keeps a daylight-saving shift from moving a
              * time across a window edge (windows are local, the draw is UTC). */
             if (late)
-                completed = week_start + (int64_t)ins->window_days * US_PER_DAY +
-                            2 * US_PER_HOUR +
+                completed = week_start + (int64_t)ins->window_days * US_PER_DAY + 2 * US_PER_HOUR +
                             (int64_t)(gsl_rng_uniform(r) *
                                       (double)((7 - ins->window_days) * US_PER_DAY +
                                                (ins->n_weeks == 3 ? 14 * US_PER_DAY : 0) -
@@ -351,8 +346,8 @@ static int demo_participant(struct demo_ctx *c, long index, const char *arm, int
             if (k == 0)
                 answers = demo_items(r, "gad7", 7, 3, demo_clamp(latent, 0, 21), 0.55);
             else if (k == 1) {
-                answers = demo_items(r, "phq9", 9, 3,
-                                     demo_clamp(0.9 * latent + dep_offset, 0, 27), 0.6);
+                answers =
+                    demo_items(r, "phq9", 9, 3, demo_clamp(0.9 * latent + dep_offset, 0, 27), 0.6);
                 /* Item 9 (thoughts of self-harm) is rare. */
                 json_object_set_new(answers, "phq9_9",
                                     json_integer(latent > 14 && gsl_rng_uniform(r) < 0.08));
@@ -410,7 +405,7 @@ int col_demo_run(PGconn *conn, const struct cfg *cfg, const struct col_demo_opti
         return rc < 0 ? rc : 0;
     }
     snprintf(path, sizeof path, "%s/studies/demo.json", cfg->data_dir);
-    if ((rc = col_study_create(conn, cfg, path, e)) != 0)
+    if ((rc = col_study_create(conn, cfg, path, o->who, e)) != 0)
         return rc;
     if (col_defs_new(&c.defs) != 0)
         return err_set(e, COL_EINVAL, "out of memory");

@@ -15,10 +15,13 @@
 struct col_demo_options {
     unsigned long seed;
     long participants;
-    int64_t start;  /* first possible enrolment, microseconds since the epoch */
-    int enrol_days; /* enrolments spread over this many days */
-    int progress;   /* print progress to stderr */
+    int64_t start;                 /* first possible enrolment, microseconds since the epoch */
+    int enrol_days;                /* enrolments spread over this many days */
+    int progress;                  /* print progress to stderr */
+    const struct audit_entry *who; /* audits study.create (may be NULL) */
 };
+
+struct audit_entry;
 
 struct col_demo_summary {
     int existed; /* the study was there already: nothing done */

@@ -21,11 +21,6 @@
 
 #include "col_int.h"
 
-static const struct col_participant *req_participant(const struct http_request *req)
-{
-    return req->auth;
-}
-
 static void col_fhir_questionnaire(struct http_request *req, struct http_reply *rep)
 {
     struct col_app *app = col_app_of(req);
@@ -55,7 +50,7 @@ static void col_fhir_questionnaire(struct http_request *req, struct http_reply *
         rc = 1;
     }
     if (rc == 1)
-        rc = col_defs_get(app->defs, conn, id, version, &def, &e);
+        rc = col_defs_get(app->defs, app->pool, conn, id, version, &def, &e);
     db_pool_release(app->pool, conn);
     if (rc < 0) {
         col_reply_db_error(rep, &e);
@@ -104,8 +99,7 @@ static void col_fhir_identifier_uuid(const char *system, const char *value, char
  * maps each answer to its /item/N index for the engine's problems.
  */
 static json_t *col_fhir_to_submission(const struct ins_registry *registry, json_t *qr,
-                                      json_t *errors, json_t **link_index,
-                                      const char **version_out)
+                                      json_t *errors, json_t **link_index, const char **version_out)
 {
     const char *rt = json_string_value(json_object_get(qr, "resourceType"));
     const char *status = json_string_value(json_object_get(qr, "status"));
@@ -121,7 +115,8 @@ static json_t *col_fhir_to_submission(const struct ins_registry *registry, json_
         goto out;
     }
     if (rt == NULL || strcmp(rt, "QuestionnaireResponse") != 0)
-        col_error_add(errors, "/resourceType", "\"resourceType\" must be \"QuestionnaireResponse\"");
+        col_error_add(errors, "/resourceType",
+                      "\"resourceType\" must be \"QuestionnaireResponse\"");
     if (status == NULL || strcmp(status, "completed") != 0)
         col_error_add(errors, "/status", "only a \"completed\" QuestionnaireResponse is taken in");
     if (canonical == NULL)
@@ -204,8 +199,7 @@ static void col_fhir_map_errors(json_t *errors, json_t *index)
         if (strncmp(ptr, "/answers/", 9) == 0) {
             json_t *n = json_object_get(index, ptr + 9);
             if (n != NULL)
-                snprintf(buf, sizeof buf, "/item/%lld/answer/0",
-                         (long long)json_integer_value(n));
+                snprintf(buf, sizeof buf, "/item/%lld/answer/0", (long long)json_integer_value(n));
             else
                 snprintf(buf, sizeof buf, "/item");
         } else if (strcmp(ptr, "/completed_at") == 0) {
@@ -224,7 +218,8 @@ static void col_fhir_map_errors(json_t *errors, json_t *index)
 static void col_fhir_response_post(struct http_request *req, struct http_reply *rep)
 {
     struct col_app *app = col_app_of(req);
-    json_t *errors = json_array(), *index = NULL, *sub;
+    json_t *errors = json_array(), *index = NULL, *sub = NULL;
+    struct col_participant p;
     const char *version = NULL;
     struct col_submit s;
     PGconn *conn;
@@ -232,6 +227,8 @@ static void col_fhir_response_post(struct http_request *req, struct http_reply *
     int rc;
 
     memset(&s, 0, sizeof s);
+    if (!col_participant_or_reply(req, rep, &p))
+        goto out;
     sub = col_fhir_to_submission(app->registry, req->json, errors, &index, &version);
     if (json_array_size(errors) == 0 && sub != NULL) {
         /* The Questionnaire's version must be the one the study schedules. */
@@ -243,8 +240,7 @@ static void col_fhir_response_post(struct http_request *req, struct http_reply *
             col_reply_db_error(rep, &e);
             goto out;
         }
-        rc = col_defs_scheduled(app->defs, conn, req_participant(req)->study, instrument,
-                                &scheduled, &e);
+        rc = col_defs_scheduled(app->defs, app->pool, conn, p.study, instrument, &scheduled, &e);
         db_pool_release(app->pool, conn);
         if (rc < 0) {
             col_reply_db_error(rep, &e);
@@ -262,16 +258,8 @@ static void col_fhir_response_post(struct http_request *req, struct http_reply *
                      json_array_size(errors));
         goto out;
     }
-    err_clear(&e);
-    conn = db_pool_acquire(app->pool, 5000, &e);
-    if (conn == NULL) {
-        col_reply_db_error(rep, &e);
-        goto out;
-    }
-    col_response_submit_via(app->defs, app->batcher, conn, req->auth, sub, "fhir", col_time_now(),
+    col_response_submit_via(app->defs, app->batcher, app->pool, &p, sub, "fhir", col_time_now(),
                             &s);
-    db_pool_release(app->pool, conn);
-    col_submit_forget(app, req->auth, &s);
     col_fhir_map_errors(s.errors, index);
     col_submit_reply(&s, rep);
 out:
@@ -282,8 +270,8 @@ out:
 }
 
 const struct http_route col_fhir_routes[] = {
-    {"GET", "/fhir/Questionnaire/{id}", COL_AUTH_PUBLIC, HTTP_BODY_NONE, 0,
-     col_fhir_questionnaire, "an instrument as a FHIR R4 Questionnaire"},
+    {"GET", "/fhir/Questionnaire/{id}", COL_AUTH_PUBLIC, HTTP_BODY_NONE, 0, col_fhir_questionnaire,
+     "an instrument as a FHIR R4 Questionnaire"},
     {"POST", "/fhir/QuestionnaireResponse", COL_AUTH_PARTICIPANT, HTTP_BODY_JSON, 256 * 1024,
      col_fhir_response_post, "submit a FHIR R4 QuestionnaireResponse"},
 };

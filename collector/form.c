@@ -173,26 +173,26 @@ struct col_form_ctx {
 };
 
 /*
- * Loads the participant (by the token in the path), the study's support text
- * and what is due. Returns 1 when found, 0 when the token is unknown or
- * revoked, or a negative db_status.
+ * Loads the participant (the access module has checked the token in the
+ * path), the study's support text and what is due. Returns 1, 0 when the
+ * request is not a participant's, or a negative db_status.
  */
-static int col_form_load(struct col_app *app, const char *token, struct col_form_ctx *c,
-                         struct err *e)
+static int col_form_load(struct http_request *req, struct col_form_ctx *c, struct err *e)
 {
-    PGconn *conn = db_pool_acquire(app->pool, 5000, e);
+    struct col_app *app = col_app_of(req);
+    PGconn *conn;
     PGresult *res = NULL;
     const char *param;
     char pid[24];
     int rc;
 
+    memset(c, 0, sizeof *c);
+    rc = col_participant_of(req, &c->p, e);
+    if (rc != 1)
+        return rc;
+    conn = db_pool_acquire(app->pool, 5000, e);
     if (conn == NULL)
         return e->code ? e->code : DB_EUNAVAILABLE;
-    rc = col_participant_by_token(conn, token, &c->p, e);
-    if (rc != 1 || c->p.revoked) {
-        db_pool_release(app->pool, conn);
-        return rc < 0 ? rc : 0;
-    }
     param = c->p.study;
     rc = db_query(conn, "col_study_select", 1, &param, &res, e);
     if (rc == 1) {
@@ -313,8 +313,9 @@ static void col_form_render(struct http_reply *rep, int status, struct col_app *
             col_html_text(&h, it->section);
             col_html_raw(&h, "</h2>");
         }
-        col_html_printf(&h, "<fieldset id=\"q%zu\"%s><legend><span class=\"num\">Question %zu "
-                            "of %zu</span> ",
+        col_html_printf(&h,
+                        "<fieldset id=\"q%zu\"%s><legend><span class=\"num\">Question %zu "
+                        "of %zu</span> ",
                         i + 1, errs && errs[i].has ? " class=\"invalid\"" : "", i + 1,
                         def->n_items);
         col_html_text(&h, ins_item_text(def, NULL, i));
@@ -331,9 +332,10 @@ static void col_form_render(struct http_reply *rep, int status, struct col_app *
         }
         if (it->type != INS_ITEM_CHOICE) {
             /* A number: the keyboard for numbers, the definition's range. */
-            col_html_printf(&h, "<label class=\"number\">Your answer (%g to %g) <input "
-                                "type=\"number\" inputmode=\"decimal\" min=\"%g\" max=\"%g\" "
-                                "step=\"%s\" name=\"",
+            col_html_printf(&h,
+                            "<label class=\"number\">Your answer (%g to %g) <input "
+                            "type=\"number\" inputmode=\"decimal\" min=\"%g\" max=\"%g\" "
+                            "step=\"%s\" name=\"",
                             it->min, it->max, it->min, it->max,
                             it->type == INS_ITEM_INTEGER ? "1" : "any");
             col_html_text(&h, it->id);
@@ -392,7 +394,7 @@ static void col_uuid_new(char out[37])
 /* The definition of due entry `i`, or NULL (and a message page) when it
  * cannot be shown. */
 static const struct ins_definition *col_form_def(struct col_app *app, const struct col_form_ctx *c,
-                                          size_t i, struct http_reply *rep)
+                                                 size_t i, struct http_reply *rep)
 {
     const struct ins_definition *def = NULL;
     struct err e;
@@ -407,7 +409,8 @@ static const struct ins_definition *col_form_def(struct col_app *app, const stru
         http_reply_header(rep, "Retry-After", "5");
         return NULL;
     }
-    rc = col_defs_get(app->defs, conn, c->due[i].instrument, c->due[i].version, &def, &e);
+    rc =
+        col_defs_get(app->defs, app->pool, conn, c->due[i].instrument, c->due[i].version, &def, &e);
     db_pool_release(app->pool, conn);
     if (rc != 1) {
         col_form_message(rep, rc < 0 ? 503 : 500, "Please try again in a minute",
@@ -426,8 +429,7 @@ static const struct ins_definition *col_form_def(struct col_app *app, const stru
     return def;
 }
 
-static void col_form_nothing_due(struct http_reply *rep, const struct col_form_ctx *c,
-                                 int thanks)
+static void col_form_nothing_due(struct http_reply *rep, const struct col_form_ctx *c, int thanks)
 {
     char text[512], when[COL_TIME_MAX];
 
@@ -444,16 +446,14 @@ static void col_form_nothing_due(struct http_reply *rep, const struct col_form_c
     col_form_message(rep, 200, thanks ? "Thank you" : "Nothing to answer now", text, c->support);
 }
 
-static int col_form_begin(struct http_request *req, struct http_reply *rep,
-                          struct col_form_ctx *c)
+static int col_form_begin(struct http_request *req, struct http_reply *rep, struct col_form_ctx *c)
 {
-    const char *token = http_path_param(req, "token");
     struct err e;
     int rc;
 
     err_clear(&e);
     memset(c, 0, sizeof *c);
-    rc = col_form_load(col_app_of(req), token, c, &e);
+    rc = col_form_load(req, c, &e);
     if (rc < 0) {
         col_form_message(rep, 503, "Please try again in a minute",
                          "We cannot reach the study's database right now. Nothing you entered "
@@ -518,7 +518,6 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
     json_t *body = NULL, *answers;
     size_t which = SIZE_MAX, n_errors = 0;
     char completed[COL_TIME_MAX];
-    PGconn *conn;
     struct err e;
 
     memset(&s, 0, sizeof s);
@@ -560,8 +559,9 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
         x = strtod(v, &end);
         if (*end != '\0' || end == v) {
             errs[i].has = 1;
-            errs[i].text = arena_printf(req->arena, "Please choose one of the answers to "
-                                                    "question %zu.",
+            errs[i].text = arena_printf(req->arena,
+                                        "Please choose one of the answers to "
+                                        "question %zu.",
                                         i + 1);
             n_errors++;
             continue;
@@ -572,24 +572,17 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
     body = json_pack("{s:s, s:s, s:o, s:s}", "id", rid, "instrument", def->id, "answers", answers,
                      "completed_at", completed);
     if (n_errors > 0) {
-        col_form_render(rep, 422, app, http_path_param(req, "token"), c, which, def, rid, req,
-                        errs, n_errors);
+        col_form_render(rep, 422, app, http_path_param(req, "token"), c, which, def, rid, req, errs,
+                        n_errors);
         goto out;
     }
     err_clear(&e);
-    conn = db_pool_acquire(app->pool, 5000, &e);
-    if (conn == NULL) {
-        s.status = 503;
-    } else {
-        col_response_submit_via(app->defs, app->batcher, conn, &c->p, body, "form", col_time_now(),
-                                &s);
-        db_pool_release(app->pool, conn);
-    }
+    col_response_submit_via(app->defs, app->batcher, app->pool, &c->p, body, "form", col_time_now(),
+                            &s);
     if (s.status == 200 || s.status == 201) {
         /* Reload what is due: the next questionnaire, or the thanks page. */
         struct col_form_ctx *next = arena_alloc(req->arena, sizeof *next);
-        if (next != NULL && col_form_load(app, http_path_param(req, "token"), next, &e) == 1 &&
-            next->n_due > 0) {
+        if (next != NULL && col_form_load(req, next, &e) == 1 && next->n_due > 0) {
             struct col_html h = {0};
             col_html_head(&h, "Thank you");
             col_html_raw(&h, "<h1>Thank you</h1><p class=\"confirm\" role=\"status\">Your answers "
@@ -612,19 +605,17 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
         json_array_foreach(s.errors, i, pe)
         {
             const char *ptr = json_string_value(json_object_get(pe, "pointer"));
-            int idx =
-                ptr && strncmp(ptr, "/answers/", 9) == 0 ? col_item_index(def, ptr + 9) : -1;
+            int idx = ptr && strncmp(ptr, "/answers/", 9) == 0 ? col_item_index(def, ptr + 9) : -1;
             if (idx >= 0 && !errs[idx].has) {
                 errs[idx].has = 1;
-                errs[idx].text = arena_printf(req->arena,
-                                              "Please choose one of the answers to question %d.",
-                                              idx + 1);
+                errs[idx].text = arena_printf(
+                    req->arena, "Please choose one of the answers to question %d.", idx + 1);
                 n_errors++;
             }
         }
         if (n_errors > 0)
-            col_form_render(rep, 422, app, http_path_param(req, "token"), c, which, def, rid,
-                            req, errs, n_errors);
+            col_form_render(rep, 422, app, http_path_param(req, "token"), c, which, def, rid, req,
+                            errs, n_errors);
         else
             col_form_message(rep, 422, "This questionnaire cannot be saved now", s.detail,
                              c->support);
@@ -634,8 +625,8 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
                          "you! Open your personal link again to see what is due now.",
                          c->support);
     } else if (s.status == 503) {
-        col_form_render(rep, 503, app, http_path_param(req, "token"), c, which, def, rid, req,
-                        errs, 0);
+        col_form_render(rep, 503, app, http_path_param(req, "token"), c, which, def, rid, req, errs,
+                        0);
         http_reply_header(rep, "Retry-After", "5");
     } else {
         col_form_message(rep, s.status ? s.status : 500, "Something went wrong",
@@ -689,9 +680,9 @@ static void col_form_stylesheet(struct http_request *req, struct http_reply *rep
 const struct http_route col_form_routes[] = {
     {"GET", "/p-assets/form.css", 0, HTTP_BODY_NONE, 0, col_form_stylesheet,
      "the participant form's stylesheet"},
-    {"GET", "/p/{token}", 0, HTTP_BODY_NONE, 0, col_form_get,
+    {"GET", "/p/{token}", ACC_PARTICIPANT | ACC_PAGE, HTTP_BODY_NONE, 0, col_form_get,
      "the participant's form: what is due now"},
-    {"POST", "/p/{token}", 0, HTTP_BODY_FORM, 64 * 1024, col_form_post,
+    {"POST", "/p/{token}", ACC_PARTICIPANT | ACC_PAGE, HTTP_BODY_FORM, 64 * 1024, col_form_post,
      "submit the participant's form"},
 };
 const size_t col_form_routes_count = sizeof col_form_routes / sizeof col_form_routes[0];

@@ -92,6 +92,7 @@ static void col_landing(struct http_request *req, struct http_reply *rep)
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                  "<title>Attune</title></head><body><main><h1>Attune</h1>"
                  "<p>The collector is running (version %s).</p><p>%s</p>"
+                 "<p><a href=\"/login\">Sign in</a> (researchers)</p>"
                  "<p>Health: <a href=\"/healthz\">/healthz</a> · "
                  "readiness: <a href=\"/readyz\">/readyz</a></p></main></body></html>",
                  ATTUNE_VERSION,

@@ -157,6 +157,13 @@ const char *http_form(const struct http_request *req, const char *name);
 const char *http_path_param(const struct http_request *req, const char *name);
 
 /*
+ * The path as it may be logged: the request's path, or the route's pattern
+ * when the route has a {token} parameter (a participant's personal link holds
+ * their secret; logs must not).
+ */
+const char *http_log_path(const struct http_request *req);
+
+/*
  * Matches `path` against `pattern`, filling params. Returns 1 on a match.
  * Exposed for tests.
  */
@@ -197,6 +204,8 @@ struct http_server_config {
     size_t n_routes;
     http_authorize_fn authorize;
     void *app;
+    const char *tls_cert_pem; /* both set: HTTPS (GnuTLS); borrowed, must outlive the server */
+    const char *tls_key_pem;
 };
 
 struct http_server;

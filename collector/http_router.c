@@ -38,6 +38,13 @@ const char *http_path_param(const struct http_request *req, const char *name)
     return http_pair_get(req->path_params, req->n_path_params, name);
 }
 
+const char *http_log_path(const struct http_request *req)
+{
+    if (req->route != NULL && http_path_param(req, "token") != NULL)
+        return req->route->pattern;
+    return req->path;
+}
+
 int http_pattern_match(const char *pattern, const char *path, struct http_pair *params,
                        size_t *n_params, struct arena *arena)
 {

@@ -2,6 +2,9 @@
  * participant.c — the participant API: token authentication, GET
  * /api/v1/me, POST /api/v1/responses and POST /api/v1/events.
  *
+ * Who is asking was settled by the access module (acc_authorize()); these
+ * handlers take the participant from req->auth (col_participant_of()).
+ *
  * Events take one round trip per batch: the whole batch is checked in C
  * first (col_events_check: every bad event and field named), then one
  * statement checks the types against the study's registry and inserts the
@@ -16,145 +19,81 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sodium.h>
-
 #include "col_int.h"
 #include "log.h"
 
-#define COL_TOKEN_MAX 128
-
-void col_token_hash(const char *token, unsigned char out[32])
+int col_participant_by_id(PGconn *conn, long long id, struct col_participant *out, struct err *e)
 {
-    crypto_hash_sha256(out, (const unsigned char *)token, strlen(token));
-}
-
-int col_participant_by_token(PGconn *conn, const char *token, struct col_participant *out,
-                             struct err *e)
-{
-    unsigned char hash[32];
-    char hex[2 + 64 + 1];
-    const char *param = hex;
+    char pid[24];
+    const char *param = pid;
     PGresult *res = NULL;
     int rc;
 
-    if (token == NULL || strlen(token) < 16 || strlen(token) > COL_TOKEN_MAX)
-        return 0;
-    col_token_hash(token, hash);
-    hex[0] = '\\';
-    hex[1] = 'x';
-    sodium_bin2hex(hex + 2, 65, hash, sizeof hash);
-    rc = db_query(conn, "col_participant_by_token", 1, &param, &res, e);
+    snprintf(pid, sizeof pid, "%lld", id);
+    rc = db_query(conn, "col_participant_by_id", 1, &param, &res, e);
     if (rc == 1) {
         memset(out, 0, sizeof *out);
-        out->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        snprintf(out->study, sizeof out->study, "%s", PQgetvalue(res, 0, 1));
-        snprintf(out->arm, sizeof out->arm, "%s", PQgetvalue(res, 0, 2));
-        snprintf(out->code, sizeof out->code, "%s", PQgetvalue(res, 0, 3));
-        snprintf(out->status, sizeof out->status, "%s", PQgetvalue(res, 0, 4));
-        out->enrolled_at = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
-        snprintf(out->timezone, sizeof out->timezone, "%s", PQgetvalue(res, 0, 6));
-        out->allow_late = PQgetvalue(res, 0, 7)[0] == 't';
-        out->revoked = PQgetvalue(res, 0, 8)[0] == 't';
-        memcpy(out->token_hash_param, hex, sizeof hex);
+        out->id = id;
+        snprintf(out->study, sizeof out->study, "%s", PQgetvalue(res, 0, 0));
+        snprintf(out->arm, sizeof out->arm, "%s", PQgetvalue(res, 0, 1));
+        snprintf(out->code, sizeof out->code, "%s", PQgetvalue(res, 0, 2));
+        snprintf(out->status, sizeof out->status, "%s", PQgetvalue(res, 0, 3));
+        out->enrolled_at = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+        snprintf(out->timezone, sizeof out->timezone, "%s", PQgetvalue(res, 0, 5));
+        out->allow_late = PQgetvalue(res, 0, 6)[0] == 't';
     }
     PQclear(res);
     return rc;
 }
 
-/*
- * The hook for every route with an auth level: participant routes take
- * `Authorization: Bearer <token>`. Unknown or revoked token: 401. A
- * withdrawn participant may still read (GET) but every write is 403.
- */
-int col_authorize(struct http_request *req, struct http_reply *rep)
+int col_participant_of(struct http_request *req, struct col_participant *out, struct err *e)
 {
+    const struct acc_identity *who = acc_identity_of(req);
     struct col_app *app = col_app_of(req);
-    const char *h = http_header(req, "authorization");
-    struct col_participant *p;
-    unsigned char hash[32];
     PGconn *conn;
+    int rc;
+
+    if (who == NULL || who->kind != ACC_KIND_PARTICIPANT)
+        return 0;
+    if (!col_participant_cache_get(app->participants, who->participant_id, out)) {
+        conn = db_pool_acquire(app->pool, 5000, e);
+        if (conn == NULL)
+            return e->code ? e->code : DB_EUNAVAILABLE;
+        rc = col_participant_by_id(conn, who->participant_id, out, e);
+        db_pool_release(app->pool, conn);
+        if (rc != 1)
+            return rc;
+        col_participant_cache_put(app->participants, out);
+    }
+    /* The status as the access module just read it, not as cached. */
+    snprintf(out->status, sizeof out->status, "%s", who->withdrawn ? "withdrawn" : "active");
+    out->actor = who->actor;
+    out->request_id = req->request_id;
+    out->source_addr = who->source_addr && who->source_addr[0] && strcmp(who->source_addr, "-") != 0
+                           ? who->source_addr
+                           : NULL;
+    return 1;
+}
+
+/* The participant of a request, or an answer: 1 with *p, or 0 after
+ * filling `rep`. */
+int col_participant_or_reply(struct http_request *req, struct http_reply *rep,
+                             struct col_participant *p)
+{
     struct err e;
     int rc;
 
-    if (req->route->auth != COL_AUTH_PARTICIPANT) {
-        http_problem(rep, 403, "forbidden", NULL, NULL, "This endpoint needs access rights.");
-        return 1;
-    }
-    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
-        http_problem(rep, 401, "unauthenticated", NULL, NULL,
-                     "This endpoint needs the participant's token as "
-                     "\"Authorization: Bearer <token>\".");
-        http_reply_header(rep, "WWW-Authenticate", "Bearer");
-        return 1;
-    }
-    p = arena_calloc(req->arena, 1, sizeof *p);
-    if (p == NULL) {
-        http_problem(rep, 500, "internal", NULL, NULL, "Out of memory.");
-        return 1;
-    }
-    col_token_hash(h + 7, hash);
-    /* A write with a known token goes straight on: its statement checks the
-     * token and the participant's status itself (see col_int.h). */
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0 &&
-        col_token_cache_get(app->tokens, hash, p)) {
-        p->verify_in_write = 1;
-        req->auth = p;
-        return 0;
-    }
     err_clear(&e);
-    conn = db_pool_acquire(app->pool, 5000, &e);
-    if (conn == NULL) {
-        col_reply_db_error(rep, &e);
-        return 1;
-    }
-    rc = col_participant_by_token(conn, h + 7, p, &e);
-    db_pool_release(app->pool, conn);
+    rc = col_participant_of(req, p, &e);
     if (rc < 0) {
         col_reply_db_error(rep, &e);
-        return 1;
+        return 0;
     }
-    if (rc == 0 || p->revoked) {
-        http_problem(rep, 401, rc == 0 ? "invalid-token" : "token-revoked", NULL, NULL,
-                     rc == 0 ? "The token is not known." : "The token has been revoked.");
-        http_reply_header(rep, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-        return 1;
+    if (rc == 0) {
+        http_problem(rep, 403, "forbidden", NULL, NULL, "This endpoint is for participants.");
+        return 0;
     }
-    if (strcmp(p->status, "withdrawn") == 0 && strcmp(req->method, "GET") != 0 &&
-        strcmp(req->method, "HEAD") != 0) {
-        http_problem(rep, 403, "withdrawn", NULL, NULL,
-                     "This participant has withdrawn from the study; nothing more is collected.");
-        return 1;
-    }
-    if (strcmp(p->status, "active") == 0)
-        col_token_cache_put(app->tokens, hash, p);
-    req->auth = p;
-    return 0;
-}
-
-void col_participant_refused(struct col_app *app, struct http_reply *rep,
-                             const struct col_participant *p, int withdrawn)
-{
-    unsigned char hash[32];
-
-    if (sodium_hex2bin(hash, sizeof hash, p->token_hash_param + 2, 64, NULL, NULL, NULL) == 0)
-        col_token_cache_drop(app->tokens, hash);
-    if (withdrawn) {
-        http_problem(rep, 403, "withdrawn", NULL, NULL,
-                     "This participant has withdrawn from the study; nothing more is collected.");
-    } else {
-        http_problem(rep, 401, "token-revoked", NULL, NULL, "The token has been revoked.");
-        http_reply_header(rep, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-    }
-}
-
-void col_submit_forget(struct col_app *app, const struct col_participant *p,
-                       const struct col_submit *s)
-{
-    unsigned char hash[32];
-
-    if ((s->status == 401 || s->status == 403) && p->token_hash_param[0] &&
-        sodium_hex2bin(hash, sizeof hash, p->token_hash_param + 2, 64, NULL, NULL, NULL) == 0)
-        col_token_cache_drop(app->tokens, hash);
+    return 1;
 }
 
 /* ------------------------------------------------------------------ /me */
@@ -170,7 +109,7 @@ static json_t *col_time_value(const char *usec_text)
 static void col_me(struct http_request *req, struct http_reply *rep)
 {
     struct col_app *app = col_app_of(req);
-    const struct col_participant *p = req->auth;
+    struct col_participant pp, *p = &pp;
     PGresult *study = NULL, *sched = NULL, *week = NULL;
     char pid[24];
     const char *param;
@@ -180,6 +119,8 @@ static void col_me(struct http_request *req, struct http_reply *rep)
     int rc;
 
     err_clear(&e);
+    if (!col_participant_or_reply(req, rep, p))
+        return;
     snprintf(pid, sizeof pid, "%lld", p->id);
     conn = db_pool_acquire(app->pool, 5000, &e);
     if (conn == NULL) {
@@ -202,13 +143,11 @@ static void col_me(struct http_request *req, struct http_reply *rep)
     for (int r = 0; sched && r < PQntuples(sched); r++)
         json_array_append_new(
             list,
-            json_pack("{s:s, s:s, s:i, s:o, s:o, s:s, s:s?}", "instrument",
-                      PQgetvalue(sched, r, 0), "version", PQgetvalue(sched, r, 1), "week",
-                      atoi(PQgetvalue(sched, r, 2)), "opens_at",
-                      col_time_value(PQgetvalue(sched, r, 3)), "closes_at",
+            json_pack("{s:s, s:s, s:i, s:o, s:o, s:s, s:s?}", "instrument", PQgetvalue(sched, r, 0),
+                      "version", PQgetvalue(sched, r, 1), "week", atoi(PQgetvalue(sched, r, 2)),
+                      "opens_at", col_time_value(PQgetvalue(sched, r, 3)), "closes_at",
                       col_time_value(PQgetvalue(sched, r, 4)), "status", PQgetvalue(sched, r, 5),
-                      "response_id",
-                      PQgetisnull(sched, r, 6) ? NULL : PQgetvalue(sched, r, 6)));
+                      "response_id", PQgetisnull(sched, r, 6) ? NULL : PQgetvalue(sched, r, 6)));
     {
         char enrolled[COL_TIME_MAX];
         col_time_format(p->enrolled_at, enrolled);
@@ -216,15 +155,13 @@ static void col_me(struct http_request *req, struct http_reply *rep)
             rep, 200,
             json_pack("{s:{s:s, s:s, s:i, s:s, s:b, s:s}, s:{s:s, s:s, s:s, s:s}, s:i, s:o}",
                       "study", "id", PQgetvalue(study, 0, 0), "title", PQgetvalue(study, 0, 1),
-                      "weeks", atoi(PQgetvalue(study, 0, 2)), "timezone",
-                      PQgetvalue(study, 0, 3), "allow_late", PQgetvalue(study, 0, 4)[0] == 't',
-                      "support_text",
-                      PQgetisnull(study, 0, 5) ? col_default_support_text
-                                               : PQgetvalue(study, 0, 5),
+                      "weeks", atoi(PQgetvalue(study, 0, 2)), "timezone", PQgetvalue(study, 0, 3),
+                      "allow_late", PQgetvalue(study, 0, 4)[0] == 't', "support_text",
+                      PQgetisnull(study, 0, 5) ? col_default_support_text : PQgetvalue(study, 0, 5),
                       "participant", "code", p->code, "arm", p->arm, "status", p->status,
                       "enrolled_at", enrolled, "study_week",
-                      week && PQntuples(week) ? atoi(PQgetvalue(week, 0, 0)) : 0,
-                      "questionnaires", list));
+                      week && PQntuples(week) ? atoi(PQgetvalue(week, 0, 0)) : 0, "questionnaires",
+                      list));
         list = NULL;
     }
 out:
@@ -239,20 +176,13 @@ out:
 static void col_responses_post(struct http_request *req, struct http_reply *rep)
 {
     struct col_app *app = col_app_of(req);
+    struct col_participant p;
     struct col_submit s;
-    PGconn *conn;
-    struct err e;
 
-    err_clear(&e);
-    conn = db_pool_acquire(app->pool, 5000, &e);
-    if (conn == NULL) {
-        col_reply_db_error(rep, &e);
+    if (!col_participant_or_reply(req, rep, &p))
         return;
-    }
-    col_response_submit_via(app->defs, app->batcher, conn, req->auth, req->json, "api",
+    col_response_submit_via(app->defs, app->batcher, app->pool, &p, req->json, "api",
                             col_time_now(), &s);
-    db_pool_release(app->pool, conn);
-    col_submit_forget(app, req->auth, &s);
     col_submit_reply(&s, rep);
     col_submit_clear(&s);
 }
@@ -307,8 +237,8 @@ static void col_events_unknown(json_t *batch, const char *unknown_json, json_t *
 static void col_events_post(struct http_request *req, struct http_reply *rep)
 {
     struct col_app *app = col_app_of(req);
-    const struct col_participant *p = req->auth;
-    json_t *errors = json_array(), *rows = NULL, *types = NULL;
+    struct col_participant pp, *p = &pp;
+    json_t *errors = json_array(), *types = NULL;
     char *rows_text = NULL, *types_lit = NULL, pid[24];
     PGresult *res = NULL;
     PGconn *conn = NULL;
@@ -316,7 +246,10 @@ static void col_events_post(struct http_request *req, struct http_reply *rep)
     int rc;
 
     err_clear(&e);
-    if (col_events_check(req->json, col_time_now(), p->enrolled_at, errors, &rows, &types) > 0) {
+    if (!col_participant_or_reply(req, rep, p))
+        goto out;
+    if (col_events_check(req->json, col_time_now(), p->enrolled_at, errors, &rows_text, &types) >
+        0) {
         /* Name unknown types too, so the 422 lists every problem at once. */
         json_t *all = json_array(), *ev;
         size_t i;
@@ -339,7 +272,6 @@ static void col_events_post(struct http_request *req, struct http_reply *rep)
                      json_array_size(errors));
         goto out;
     }
-    rows_text = json_dumps(rows, JSON_COMPACT | JSON_REAL_PRECISION(17));
     types_lit = col_types_literal(types);
     if (rows_text == NULL || types_lit == NULL) {
         http_problem(rep, 500, "internal", NULL, NULL, "Out of memory.");
@@ -352,10 +284,16 @@ static void col_events_post(struct http_request *req, struct http_reply *rep)
         goto out;
     }
     {
-        const char *params[5] = {pid, p->study, types_lit, rows_text,
-                                 p->verify_in_write ? p->token_hash_param : NULL};
+        const char *params[8] = {pid,
+                                 p->study,
+                                 types_lit,
+                                 rows_text,
+                                 p->verify_in_write ? p->token_hash_param : NULL,
+                                 p->actor,
+                                 p->request_id,
+                                 p->source_addr};
         for (int attempt = 0;; attempt++) {
-            rc = db_query(conn, "col_events_insert", 5, params, &res, &e);
+            rc = db_query(conn, "col_events_insert", 8, params, &res, &e);
             if (rc != DB_ESOFT || attempt >= 3)
                 break;
         }
@@ -368,7 +306,13 @@ static void col_events_post(struct http_request *req, struct http_reply *rep)
     }
     if (PQgetisnull(res, 0, 2) || PQgetvalue(res, 0, 2)[0] != 't' ||
         PQgetvalue(res, 0, 3)[0] != 't') {
-        col_participant_refused(app, rep, p, PQgetisnull(res, 0, 2) || PQgetvalue(res, 0, 2)[0] != 't');
+        if (PQgetisnull(res, 0, 2) || PQgetvalue(res, 0, 2)[0] != 't')
+            http_problem(rep, 403, "participant-withdrawn", NULL, NULL,
+                         "The participant has withdrawn from the study; nothing more is "
+                         "collected.");
+        else
+            http_problem(rep, 403, "token-revoked", NULL, NULL,
+                         "This access token has been revoked.");
         goto out;
     }
     if (!PQgetisnull(res, 0, 1)) {
@@ -380,7 +324,7 @@ static void col_events_post(struct http_request *req, struct http_reply *rep)
     }
     {
         long long inserted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        long long received = (long long)json_array_size(rows);
+        long long received = (long long)json_array_size(req->json);
         http_reply_json(rep, 200,
                         json_pack("{s:I, s:I, s:I}", "received", (json_int_t)received, "accepted",
                                   (json_int_t)inserted, "duplicates",
@@ -392,7 +336,6 @@ out:
     PQclear(res);
     free(rows_text);
     free(types_lit);
-    json_decref(rows);
     json_decref(types);
     json_decref(errors);
 }

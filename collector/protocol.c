@@ -30,7 +30,8 @@ static int col_proto_key_ok(const char *s)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'))))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              (i > 0 && (c == '_' || c == '-'))))
             return 0;
     }
     return 1;
@@ -50,8 +51,7 @@ static const char *col_proto_string(json_t *obj, const char *name, const char *p
         return NULL;
     }
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max_len) {
-        col_error_add(errors, ptr, "\"%s\" must be a string of 1 to %zu characters", name,
-                      max_len);
+        col_error_add(errors, ptr, "\"%s\" must be a string of 1 to %zu characters", name, max_len);
         return NULL;
     }
     return json_string_value(v);
@@ -109,8 +109,7 @@ static void col_proto_schedule(json_t *sched, struct col_protocol *p, json_t *er
         weeks = json_object_get(entry, "weeks");
         snprintf(ptr, sizeof ptr, "%s/weeks", base);
         e->n_weeks = 0;
-        if (!json_is_array(weeks) || json_array_size(weeks) == 0 ||
-            json_array_size(weeks) > 105) {
+        if (!json_is_array(weeks) || json_array_size(weeks) == 0 || json_array_size(weeks) > 105) {
             col_error_add(errors, ptr, "\"weeks\" must be an array of study weeks");
         } else {
             json_array_foreach(weeks, j, w)
@@ -143,7 +142,8 @@ static void col_proto_schedule(json_t *sched, struct col_protocol *p, json_t *er
                 e->window_days = (int)json_integer_value(window);
         }
         for (size_t k = 0; k < p->n_schedule && e->instrument; k++) {
-            if (p->schedule[k].instrument && strcmp(p->schedule[k].instrument, e->instrument) == 0) {
+            if (p->schedule[k].instrument &&
+                strcmp(p->schedule[k].instrument, e->instrument) == 0) {
                 snprintf(ptr, sizeof ptr, "%s/instrument", base);
                 col_error_add(errors, ptr,
                               "\"%s\" is scheduled twice; list all its weeks in one entry",
@@ -157,9 +157,9 @@ static void col_proto_schedule(json_t *sched, struct col_protocol *p, json_t *er
 size_t col_protocol_parse(json_t *root, const char *default_tz, struct col_protocol **out,
                           json_t *errors)
 {
-    static const char *const known[] = {"id",         "title",        "weeks",       "timezone",
-                                        "allow_late", "support_text", "arms",        "schedule",
-                                        "event_types", "description", NULL};
+    static const char *const known[] = {"id",          "title",        "weeks", "timezone",
+                                        "allow_late",  "support_text", "arms",  "schedule",
+                                        "event_types", "description",  NULL};
     size_t before = json_array_size(errors), i;
     struct col_protocol *p;
     json_t *v, *arm;

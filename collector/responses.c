@@ -32,11 +32,10 @@ void col_submit_clear(struct col_submit *s)
     memset(s, 0, sizeof *s);
 }
 
-static int col_submit_fail(struct col_submit *s, int status, const char *code, const char *fmt,
-                           ...) __attribute__((format(printf, 4, 5)));
+static int col_submit_fail(struct col_submit *s, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-static int col_submit_fail(struct col_submit *s, int status, const char *code, const char *fmt,
-                           ...)
+static int col_submit_fail(struct col_submit *s, int status, const char *code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -74,21 +73,20 @@ json_t *col_response_record_from_row(PGresult *res, int row)
 
     subscales = json_loads(PQgetvalue(res, row, 8), 0, &jerr);
     flags = json_loads(PQgetvalue(res, row, 10), 0, &jerr);
-    scores = json_pack(
-        "{s:o, s:s?, s:o, s:o, s:i, s:i, s:b, s:b}", "total",
-        voided ? json_null() : json_real(strtod(PQgetvalue(res, row, 7), NULL)), "severity",
-        PQgetisnull(res, row, 9) ? NULL : PQgetvalue(res, row, 9), "subscales",
-        subscales ? subscales : json_object(), "flags", flags ? flags : json_array(),
-        "items_answered", atoi(PQgetvalue(res, row, 11)), "items_missing",
-        atoi(PQgetvalue(res, row, 12)), "prorated", PQgetvalue(res, row, 13)[0] == 't', "voided",
-        voided);
+    scores =
+        json_pack("{s:o, s:s?, s:o, s:o, s:i, s:i, s:b, s:b}", "total",
+                  voided ? json_null() : json_real(strtod(PQgetvalue(res, row, 7), NULL)),
+                  "severity", PQgetisnull(res, row, 9) ? NULL : PQgetvalue(res, row, 9),
+                  "subscales", subscales ? subscales : json_object(), "flags",
+                  flags ? flags : json_array(), "items_answered", atoi(PQgetvalue(res, row, 11)),
+                  "items_missing", atoi(PQgetvalue(res, row, 12)), "prorated",
+                  PQgetvalue(res, row, 13)[0] == 't', "voided", voided);
     return json_pack("{s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:s, s:o}", "id", PQgetvalue(res, row, 0),
                      "instrument", PQgetvalue(res, row, 1), "version", PQgetvalue(res, row, 2),
-                     "study_week", atoi(PQgetvalue(res, row, 3)), "timing",
-                     PQgetvalue(res, row, 4), "completed_at",
-                     col_time_json(strtoll(PQgetvalue(res, row, 5), NULL, 10)), "received_at",
-                     col_time_json(strtoll(PQgetvalue(res, row, 6), NULL, 10)), "source",
-                     PQgetvalue(res, row, 14), "scores", scores);
+                     "study_week", atoi(PQgetvalue(res, row, 3)), "timing", PQgetvalue(res, row, 4),
+                     "completed_at", col_time_json(strtoll(PQgetvalue(res, row, 5), NULL, 10)),
+                     "received_at", col_time_json(strtoll(PQgetvalue(res, row, 6), NULL, 10)),
+                     "source", PQgetvalue(res, row, 14), "scores", scores);
 }
 
 /* Text of a double for a parameter, in the C locale, round-trip exact. */
@@ -109,16 +107,27 @@ static int col_array_append(char *buf, size_t size, size_t *used, const char *s,
     return 0;
 }
 
+static int col_response_submit_in(struct col_defs *defs, struct col_batcher *batcher,
+                                  struct db_pool *pool, PGconn *conn,
+                                  const struct col_participant *p, json_t *body, const char *source,
+                                  int64_t now, struct col_submit *out);
+
 int col_response_submit(struct col_defs *defs, PGconn *conn, const struct col_participant *p,
                         json_t *body, const char *source, int64_t now, struct col_submit *out)
 {
-    return col_response_submit_via(defs, NULL, conn, p, body, source, now, out);
+    return col_response_submit_in(defs, NULL, NULL, conn, p, body, source, now, out);
+}
+
+int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher,
+                            struct db_pool *pool, const struct col_participant *p, json_t *body,
+                            const char *source, int64_t now, struct col_submit *out)
+{
+    return col_response_submit_in(defs, batcher, pool, NULL, p, body, source, now, out);
 }
 
 /* The record answered for a response stored as new. */
-static json_t *col_created_record(const struct ins_definition *def,
-                                  const struct col_scored *score, const char *id, int week,
-                                  const char *timing,
+static json_t *col_created_record(const struct ins_definition *def, const struct col_scored *score,
+                                  const char *id, int week, const char *timing,
                                   int64_t completed_at, int64_t received_at, const char *source)
 {
     json_t *jflags = json_array();
@@ -132,15 +141,13 @@ static json_t *col_created_record(const struct ins_definition *def,
                      col_time_json(received_at), "source", source, "scores", "total",
                      score->voided ? json_null() : json_real(score->total), "severity",
                      score->severity, "subscales", score->subscales, "flags", jflags,
-                     "items_answered",
-                     (int)score->answered, "items_missing", (int)score->missing, "prorated",
-                     score->prorated, "voided", score->voided);
+                     "items_answered", (int)score->answered, "items_missing", (int)score->missing,
+                     "prorated", score->prorated, "voided", score->voided);
 }
 
 /* This response as an element of the batch statement's input. */
-static char *col_batch_element(const struct ins_definition *def,
-                               const struct col_scored *score, const double *values,
-                               const char *id, const char *pid,
+static char *col_batch_element(const struct ins_definition *def, const struct col_scored *score,
+                               const double *values, const char *id, const char *pid,
                                const char *completed, const char *source, const char *hash_hex,
                                const struct col_participant *p)
 {
@@ -156,22 +163,27 @@ static char *col_batch_element(const struct ins_definition *def,
     for (size_t f = 0; f < score->n_flags; f++)
         json_array_append_new(flags, json_string(score->flags[f]));
     o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:s?, s:o, s:i, s:i, s:b, s:o, "
-                  "s:o, s:s?}",
+                  "s:o, s:s?, s:s, s:s?, s:s?, s:s?}",
                   "id", id, "participant", pid, "instrument", def->id, "version", def->version,
                   "completed", completed, "source", source, "hash", hash_hex, "total",
                   score->voided ? json_null() : json_real(score->total), "subscales",
-                  score->subscales, "severity", score->severity, "flags", flags, "answered", (int)score->answered, "missing",
-                  (int)score->missing, "prorated", score->prorated, "items", items, "vals", vals,
-                  "token", p->verify_in_write ? p->token_hash_param + 2 : NULL);
+                  score->subscales, "severity", score->severity, "flags", flags, "answered",
+                  (int)score->answered, "missing", (int)score->missing, "prorated", score->prorated,
+                  "items", items, "vals", vals, "token",
+                  p->verify_in_write ? p->token_hash_param + 2 : NULL, "study", p->study, "actor",
+                  p->actor, "request_id", p->request_id, "source_addr", p->source_addr);
     text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(o);
     return text;
 }
 
-int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, PGconn *conn,
-                            const struct col_participant *p, json_t *body, const char *source,
-                            int64_t now, struct col_submit *out)
+/* `conn` (direct) or `pool` (a connection taken only while needed). */
+static int col_response_submit_in(struct col_defs *defs, struct col_batcher *batcher,
+                                  struct db_pool *pool, PGconn *conn,
+                                  const struct col_participant *p, json_t *body, const char *source,
+                                  int64_t now, struct col_submit *out)
 {
+    PGconn *given = conn;
     struct col_submission sub;
     const struct ins_definition *def = NULL;
     const char *item_ids[INS_MAX_ITEMS];
@@ -180,7 +192,7 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
     unsigned char hash[32];
     char hash_hex[2 + 64 + 1], completed[COL_TIME_MAX], total[40], answered[16], missing[16];
     char pid[24], *items = NULL, *vals = NULL, *flags = NULL, *subscales = NULL;
-    const char *params[17];
+    const char *params[20];
     PGresult *res = NULL;
     struct err e;
     int rc;
@@ -190,14 +202,14 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
     err_clear(&e);
     out->errors = json_array();
     if (strcmp(p->status, "withdrawn") == 0)
-        return col_submit_fail(out, 403, "withdrawn",
+        return col_submit_fail(out, 403, "participant-withdrawn",
                                "This participant has withdrawn from the study; nothing more is "
                                "collected.");
     /* Every problem is collected before answering: the shape, the
      * schedule, the enrolment and each answer. */
     col_submission_parse(body, now, &sub, out->errors);
     if (sub.instrument != NULL) {
-        rc = col_defs_scheduled(defs, conn, p->study, sub.instrument, &def, &e);
+        rc = col_defs_scheduled(defs, pool, conn, p->study, sub.instrument, &def, &e);
         if (rc < 0)
             return col_submit_db_fail(out, rc, &e);
         if (rc == 0)
@@ -283,6 +295,9 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
     params[14] = items;
     params[15] = vals;
     params[16] = p->verify_in_write ? p->token_hash_param : NULL;
+    params[17] = p->actor;
+    params[18] = p->request_id;
+    params[19] = p->source_addr;
 
     if (batcher != NULL) {
         struct col_batch_job job;
@@ -291,8 +306,8 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
         for (char *c = job.id; *c; c++)
             if (*c >= 'A' && *c <= 'F')
                 *c = (char)(*c - 'A' + 'a');
-        job.json = col_batch_element(def, &score, values, job.id, pid, completed, source,
-                                     hash_hex + 2, p);
+        job.json =
+            col_batch_element(def, &score, values, job.id, pid, completed, source, hash_hex + 2, p);
         if (job.json == NULL) {
             col_submit_fail(out, 500, "internal", "Out of memory.");
             goto out;
@@ -313,8 +328,12 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
         /* Not new: the one-by-one path below finds out what it is. */
     }
 
+    if (conn == NULL && (conn = db_pool_acquire(pool, 5000, &e)) == NULL) {
+        col_submit_db_fail(out, e.code ? e.code : DB_EUNAVAILABLE, &e);
+        goto out;
+    }
     for (int attempt = 0;; attempt++) {
-        rc = db_query(conn, "col_response_store", 17, params, &res, &e);
+        rc = db_query(conn, "col_response_store", 20, params, &res, &e);
         if (rc != DB_ESOFT || attempt >= COL_SOFT_RETRIES)
             break;
     }
@@ -325,10 +344,10 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
     {
         const char *outcome = PQgetvalue(res, 0, 0);
         if (strcmp(outcome, "created") == 0) {
-            out->record = col_created_record(def, &score, PQgetvalue(res, 0, 1),
-                                             atoi(PQgetvalue(res, 0, 2)), PQgetvalue(res, 0, 3),
-                                             sub.completed_at,
-                                             strtoll(PQgetvalue(res, 0, 4), NULL, 10), source);
+            out->record =
+                col_created_record(def, &score, PQgetvalue(res, 0, 1), atoi(PQgetvalue(res, 0, 2)),
+                                   PQgetvalue(res, 0, 3), sub.completed_at,
+                                   strtoll(PQgetvalue(res, 0, 4), NULL, 10), source);
             out->status = 201;
         } else if (strcmp(outcome, "duplicate") == 0) {
             PGresult *row = NULL;
@@ -382,7 +401,7 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
         } else if (strcmp(outcome, "revoked") == 0) {
             col_submit_fail(out, 401, "token-revoked", "The token has been revoked.");
         } else if (strcmp(outcome, "withdrawn") == 0) {
-            col_submit_fail(out, 403, "withdrawn",
+            col_submit_fail(out, 403, "participant-withdrawn",
                             "This participant has withdrawn from the study; nothing more is "
                             "collected.");
         } else {
@@ -392,6 +411,8 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
         }
     }
 out:
+    if (given == NULL && conn != NULL)
+        db_pool_release(pool, conn);
     PQclear(res);
     free(items);
     free(vals);

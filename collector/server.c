@@ -1,16 +1,31 @@
 /*
  * server.c — col_serve(): configuration → database → HTTP server → wait for
  * a stop signal → graceful stop.
+ *
+ * The schema check runs as the database owner (it must see pending
+ * migrations even before the application role exists); the pool that serves
+ * requests connects as the less privileged application role, attune_app,
+ * which may insert audit rows but never change or delete them (see
+ * docs/access.md for how an external server is set up).
  */
+#include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "cluster.h"
 #include "col_int.h"
 #include "ins.h"
 #include "log.h"
 
+#define COL_APP_ROLE         "attune_app"
+#define COL_SEAL_INTERVAL_MS 1000
+#define COL_TLS_FILE_MAX     (1024 * 1024)
+
+_Static_assert(offsetof(struct col_app, access) == 0,
+               "access/ reads req->app as a struct acc_env: it must come first");
 /* Group-commit writer threads (batch.c). */
 #define COL_WRITERS 2
 
@@ -25,6 +40,8 @@ static struct http_route *col_collect_routes(size_t *n_out)
         {col_participant_routes, col_participant_routes_count},
         {col_form_routes, col_form_routes_count},
         {col_fhir_routes, col_fhir_routes_count},
+        {acc_routes, acc_routes_count},
+        {col_static_routes, col_static_routes_count},
     };
     size_t total = 0, at = 0;
     struct http_route *all;
@@ -62,19 +79,71 @@ static int col_check_schema(const char *conninfo, struct migration_set *set, str
     return rc;
 }
 
+/*
+ * The connection string of the pool: app_database_url when set; on the
+ * embedded cluster the owner's socket with user=attune_app (trust
+ * authentication on a private socket); otherwise, for lack of anything
+ * better, the owner's own URL, which *as_owner reports so that it is logged.
+ */
+static int col_app_conninfo(const struct cfg *cfg, const char *owner, char **out, int *as_owner,
+                            struct err *e)
+{
+    *as_owner = 0;
+    if (cfg->app_database_url != NULL)
+        *out = strdup(cfg->app_database_url);
+    else if (cfg->database_url != NULL) {
+        *as_owner = 1;
+        *out = strdup(owner);
+    } else if (asprintf(out, "%s user=" COL_APP_ROLE, owner) < 0) {
+        *out = NULL;
+    }
+    if (*out == NULL)
+        return err_set(e, COL_EINIT, "out of memory");
+    return 0;
+}
+
+/* Reads a PEM file whole (certificate or key), NUL-terminated. */
+static int col_read_pem(const char *path, char **out, struct err *e)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n;
+
+    if (f == NULL)
+        return err_set(e, COL_EINIT, "could not open \"%s\": %s", path, strerror(errno));
+    if ((buf = malloc(COL_TLS_FILE_MAX + 1)) == NULL) {
+        fclose(f);
+        return err_set(e, COL_EINIT, "out of memory");
+    }
+    n = fread(buf, 1, COL_TLS_FILE_MAX + 1, f);
+    fclose(f);
+    if (n == 0 || n > COL_TLS_FILE_MAX) {
+        free(buf);
+        return err_set(e, COL_EINIT, "\"%s\" is empty, unreadable or larger than 1 MB", path);
+    }
+    buf[n] = '\0';
+    *out = buf;
+    return 0;
+}
+
 int col_serve(const struct cfg *cfg, struct err *e)
 {
-    static const struct db_statement *const statement_tables[] = {col_statements, NULL};
+    static const struct db_statement *const statement_tables[] = {col_statements, acc_statements,
+                                                                  audit_statements, NULL};
     struct col_app app;
     struct http_server_config hcfg;
     struct http_server *server = NULL;
     struct http_route *routes = NULL;
-    char *conninfo = NULL;
+    struct acc_worker *worker = NULL;
+    char *conninfo = NULL, *app_conninfo = NULL, *tls_cert = NULL, *tls_key = NULL;
+    PGconn *probe = NULL;
+    int as_owner = 0, access_ready = 0;
     sigset_t stop_signals;
     int sig = 0, rc;
     char q[512];
 
     memset(&app, 0, sizeof app);
+    memset(&hcfg, 0, sizeof hcfg);
     app.cfg = cfg;
     app.started = time(NULL);
     pthread_mutex_init(&app.migrations_lock, NULL);
@@ -102,16 +171,34 @@ int col_serve(const struct cfg *cfg, struct err *e)
             log_event(LOG_WARN, "serve.instruments", "message=%s",
                       log_quote(q, sizeof q, re.message));
     }
-    if (col_defs_new(&app.defs) != 0 || col_token_cache_new(16384, &app.tokens) != 0) {
+    if (col_defs_new(&app.defs) != 0 || col_participant_cache_new(16384, &app.participants) != 0) {
         rc = err_set(e, COL_EINIT, "out of memory");
         goto out;
     }
-    /* The batch writers borrow connections too (COL_WRITERS more). */
-    if ((rc = db_pool_new(conninfo, cfg->db_pool_size + COL_WRITERS, statement_tables, &app.pool,
-                          e)) != 0)
+    if ((rc = col_app_conninfo(cfg, conninfo, &app_conninfo, &as_owner, e)) != 0)
         goto out;
-    if (getenv("ATTUNE_NO_GROUP_COMMIT") == NULL &&
-        (rc = col_batcher_start(app.pool, COL_WRITERS, &app.batcher, e)) != 0)
+    /* Fail now, with a clear message, rather than on the first request. */
+    if ((rc = db_connect(app_conninfo, &probe, e)) != 0) {
+        err_prefix(e, "connecting as the application role");
+        err_hint(e, "Run \"attune migrate\" (it creates the role attune_app), or check "
+                    "app_database_url; see docs/access.md.");
+        goto out;
+    }
+    PQfinish(probe);
+    probe = NULL;
+    if (cfg->tls_cert != NULL && ((rc = col_read_pem(cfg->tls_cert, &tls_cert, e)) != 0 ||
+                                  (rc = col_read_pem(cfg->tls_key, &tls_key, e)) != 0))
+        goto out;
+    /* The batch writers borrow connections too (COL_WRITERS more). */
+    if ((rc = db_pool_new(app_conninfo, cfg->db_pool_size + COL_WRITERS, statement_tables,
+                          &app.pool, e)) != 0)
+        goto out;
+    if ((rc = col_batcher_start(app.pool, COL_WRITERS, &app.batcher, e)) != 0)
+        goto out;
+    if ((rc = acc_env_init(&app.access, app.pool, cfg, tls_cert != NULL, e)) != 0)
+        goto out;
+    access_ready = 1;
+    if ((rc = acc_worker_start(app.pool, COL_SEAL_INTERVAL_MS, &worker, e)) != 0)
         goto out;
     routes = col_collect_routes(&hcfg.n_routes);
     if (routes == NULL) {
@@ -125,15 +212,26 @@ int col_serve(const struct cfg *cfg, struct err *e)
     hcfg.connection_limit = 0;
     hcfg.max_body_bytes = cfg->max_body_bytes;
     hcfg.routes = routes;
-    hcfg.authorize = col_authorize;
+    hcfg.authorize = acc_authorize;
     hcfg.app = &app;
+    hcfg.tls_cert_pem = tls_cert;
+    hcfg.tls_key_pem = tls_key;
     if ((rc = http_server_start(&hcfg, &server, e)) != 0)
         goto out;
+    if (as_owner)
+        log_event(LOG_WARN, "serve.role", "message=%s",
+                  log_quote(q, sizeof q,
+                            "serving as the database owner: set app_database_url to a login "
+                            "role in attune_app so that the audit log is append-only for the "
+                            "service (docs/access.md)"));
     log_event(LOG_INFO, "serve.start",
-              "url=http://%s:%d version=%s threads=%d db_pool=%d database=%s", cfg->listen_host,
-              http_server_port(server), ATTUNE_VERSION, cfg->threads, cfg->db_pool_size,
-              cfg->database_url ? "external" : "embedded");
-    fprintf(stdout, "Attune is serving on http://%s:%d/ (stop with Ctrl-C)\n",
+              "url=%s://%s:%d version=%s threads=%d db_pool=%d database=%s role=%s",
+              tls_cert ? "https" : "http", cfg->listen_host, http_server_port(server),
+              ATTUNE_VERSION, cfg->threads, cfg->db_pool_size,
+              cfg->database_url ? "external" : "embedded",
+              as_owner ? "owner" : (cfg->app_database_url ? "app_database_url" : COL_APP_ROLE));
+    fprintf(stdout, "Attune is serving on %s://%s:%d/ (stop with Ctrl-C)\n",
+            tls_cert ? "https" : "http",
             strcmp(cfg->listen_host, "0.0.0.0") == 0 ? "localhost" : cfg->listen_host,
             http_server_port(server));
     fflush(stdout);
@@ -150,13 +248,24 @@ int col_serve(const struct cfg *cfg, struct err *e)
 out:
     http_server_stop(server, 0);
     col_batcher_stop(app.batcher);
+    acc_worker_stop(worker);
+    if (access_ready)
+        acc_env_destroy(&app.access);
+    if (probe != NULL)
+        PQfinish(probe);
     db_pool_free(app.pool);
     col_defs_free(app.defs);
     ins_registry_free(app.registry);
-    col_token_cache_free(app.tokens);
+    col_participant_cache_free(app.participants);
     migrate_set_free(app.migrations);
     pthread_mutex_destroy(&app.migrations_lock);
     free(routes);
     free(conninfo);
+    free(app_conninfo);
+    if (tls_key != NULL) {
+        memset(tls_key, 0, strlen(tls_key));
+        free(tls_key);
+    }
+    free(tls_cert);
     return rc;
 }

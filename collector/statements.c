@@ -10,13 +10,11 @@ const struct db_statement col_statements[] = {
     /* col_landing: how many studies exist */
     {"col_count_studies", "SELECT count(*) FROM studies"},
 
-    /* col_participant_by_token: who holds this token (hash), and their study */
-    {"col_participant_by_token",
-     "SELECT p.id, p.study_id, p.arm_id, p.code, p.status,"
-     " (extract(epoch FROM p.enrolled_at) * 1000000)::bigint, s.timezone, s.allow_late,"
-     " t.revoked_at IS NOT NULL"
-     " FROM participant_tokens t JOIN participants p ON p.id = t.participant_id"
-     " JOIN studies s ON s.id = p.study_id WHERE t.token_hash = $1::bytea"},
+    /* col_participant_by_id: what the collector needs of a participant */
+    {"col_participant_by_id",
+     "SELECT p.study_id, p.arm_id, p.code, p.status,"
+     " (extract(epoch FROM p.enrolled_at) * 1000000)::bigint, s.timezone, s.allow_late"
+     " FROM participants p JOIN studies s ON s.id = p.study_id WHERE p.id = $1::bigint"},
 
     /* col_defs_scheduled: the version a study schedules for an instrument */
     {"col_schedule_version", "SELECT instrument_version FROM schedule"
@@ -36,7 +34,7 @@ const struct db_statement col_statements[] = {
      " (extract(epoch FROM received_at) * 1000000)::bigint, detail"
      " FROM attune_response_store($1::uuid, $2::bigint, $3, $4, $5::timestamptz, $6,"
      " $7::bytea, $8::float8, $9::jsonb, $10, $11::text[], $12::integer, $13::integer,"
-     " $14::boolean, $15::text[], $16::float8[], $17::bytea)"},
+     " $14::boolean, $15::text[], $16::float8[], $17::bytea, $18, $19, $20::inet)"},
 
     /* col_batch_run: many scored responses from different requests in one
      * statement and one commit (group commit). Each is placed by
@@ -50,7 +48,8 @@ const struct db_statement col_statements[] = {
      "   instrument text, version text, completed timestamptz, source text, hash text,"
      "   total float8, subscales jsonb, severity text, flags text[], answered integer,"
      "   missing integer,"
-     "   prorated boolean, items text[], vals float8[], token text)),"
+     "   prorated boolean, items text[], vals float8[], token text, study text, actor text,"
+     "   request_id text, source_addr inet)),"
      " placed AS ("
      "  SELECT i.*, coalesce(pl.on_time, pl.latest) AS week,"
      "   CASE WHEN pl.on_time IS NOT NULL THEN 'on_time' ELSE 'late' END AS timing"
@@ -70,7 +69,15 @@ const struct db_statement col_statements[] = {
      " items AS ("
      "  INSERT INTO response_items (response_id, item_id, value)"
      "  SELECT ins.id, u.item, u.value FROM ins JOIN input i ON i.id = ins.id"
-     "  CROSS JOIN LATERAL unnest(i.items, i.vals) AS u(item, value))"
+     "  CROSS JOIN LATERAL unnest(i.items, i.vals) AS u(item, value)),"
+     /* the audit rows, as audit_append() writes them: ids only */
+     " aud AS ("
+     "  INSERT INTO audit_log (actor_kind, actor, action, target, study_id, request_id,"
+     "   source_addr, detail)"
+     "  SELECT 'participant', i.actor, 'response.create', 'response:' || ins.id, i.study,"
+     "   i.request_id, i.source_addr, jsonb_build_object('instrument', i.instrument,"
+     "   'version', i.version, 'week', ins.study_week, 'timing', ins.timing, 'source', i.source)"
+     "  FROM ins JOIN input i ON i.id = ins.id WHERE i.actor IS NOT NULL)"
      " SELECT i.k, ins.id IS NOT NULL, ins.study_week, ins.timing,"
      " (extract(epoch FROM ins.received_at) * 1000000)::bigint"
      " FROM input i LEFT JOIN ins ON ins.id = i.id ORDER BY i.k"},
@@ -129,7 +136,15 @@ const struct db_statement col_statements[] = {
      "   AS b(id uuid, type text, at timestamptz, duration_s float8, props jsonb)"
      "  WHERE (SELECT types FROM unknown) IS NULL"
      "   AND (SELECT active AND token_ok FROM auth)"
-     "  ON CONFLICT DO NOTHING RETURNING 1)"
+     "  ON CONFLICT DO NOTHING RETURNING 1),"
+     /* one audit row per batch that stored something, as audit_append() writes it */
+     " aud AS ("
+     "  INSERT INTO audit_log (actor_kind, actor, action, target, study_id, request_id,"
+     "   source_addr, detail)"
+     "  SELECT 'participant', $6, 'event.create', 'participant:' || $2 || '/#' || $1, $2, $7,"
+     "   $8::inet, jsonb_build_object('received', jsonb_array_length($4::jsonb),"
+     "   'accepted', n.c)"
+     "  FROM (SELECT count(*) AS c FROM ins) n WHERE $6::text IS NOT NULL AND n.c > 0)"
      " SELECT (SELECT count(*) FROM ins), (SELECT array_to_json(types)::text FROM unknown),"
      " (SELECT active FROM auth), (SELECT token_ok FROM auth)"},
 

@@ -13,10 +13,9 @@
 #include "col_int.h"
 #include "ins.h"
 
-#define COL_ENROLL_MAX     100000
-#define COL_CODE_LEN       8
-#define COL_TOKEN_BYTES    24 /* 192 bits */
-#define COL_CODE_ATTEMPTS  20
+#define COL_ENROLL_MAX    100000
+#define COL_CODE_LEN      8
+#define COL_CODE_ATTEMPTS 20
 
 const struct db_statement col_setup_statements[] = {
     /* col_study_exists, col_study_create */
@@ -45,9 +44,8 @@ const struct db_statement col_setup_statements[] = {
      "INSERT INTO event_types (study_id, type, description) VALUES ($1, $2, $3)"
      " ON CONFLICT DO NOTHING"},
     /* col_enroll: the study's length, and whether the arm exists */
-    {"col_setup_arm_weeks",
-     "SELECT s.weeks FROM studies s JOIN arms a ON a.study_id = s.id"
-     " WHERE s.id = $1 AND a.id = $2"},
+    {"col_setup_arm_weeks", "SELECT s.weeks FROM studies s JOIN arms a ON a.study_id = s.id"
+                            " WHERE s.id = $1 AND a.id = $2"},
     /* col_enroll: one participant (a code already taken gives no row) */
     {"col_setup_participant_insert",
      "INSERT INTO participants (study_id, arm_id, code, enrolled_at)"
@@ -77,8 +75,24 @@ int col_study_exists(PGconn *conn, const char *study, struct err *e)
     return db_query(conn, "col_setup_study_exists", 1, &study, NULL, e);
 }
 
+/* Appends `who` (a template) with this action and target, if given. */
+static int col_audit(PGconn *conn, const struct audit_entry *who, const char *action,
+                     const char *target, const char *study, json_t *detail, struct err *e)
+{
+    struct audit_entry a;
+
+    if (who == NULL)
+        return 0;
+    a = *who;
+    a.action = action;
+    a.target = target;
+    a.study_id = study;
+    a.detail = detail;
+    return audit_append(conn, &a, e);
+}
+
 static int col_study_insert(PGconn *conn, const struct cfg *cfg, const struct col_protocol *p,
-                            struct err *e)
+                            const struct audit_entry *who, struct err *e)
 {
     char weeks[16], week[16], window[16];
     char *protocol_text = NULL, checksum[65];
@@ -186,6 +200,16 @@ static int col_study_insert(PGconn *conn, const struct cfg *cfg, const struct co
                 return rc;
         }
     }
+    {
+        char target[96];
+        json_t *detail =
+            json_pack("{s:i, s:i}", "arms", (int)p->n_arms, "schedule", (int)p->n_schedule);
+        snprintf(target, sizeof target, "study:%s", p->id);
+        rc = col_audit(conn, who, "study.create", target, p->id, detail, e);
+        json_decref(detail);
+        if (rc < 0)
+            return rc;
+    }
     if (p->event_types != NULL) {
         size_t i;
         json_t *et;
@@ -212,7 +236,8 @@ static int col_finish_tx(PGconn *conn, int rc, struct err *e)
     return rc;
 }
 
-int col_study_create(PGconn *conn, const struct cfg *cfg, const char *path, struct err *e)
+int col_study_create(PGconn *conn, const struct cfg *cfg, const char *path,
+                     const struct audit_entry *who, struct err *e)
 {
     struct col_protocol *p = NULL;
     json_error_t jerr;
@@ -221,8 +246,8 @@ int col_study_create(PGconn *conn, const struct cfg *cfg, const char *path, stru
 
     root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
-        rc = err_set(e, COL_EINVAL, "could not read protocol \"%s\": %s (line %d, column %d)",
-                     path, jerr.text, jerr.line, jerr.column);
+        rc = err_set(e, COL_EINVAL, "could not read protocol \"%s\": %s (line %d, column %d)", path,
+                     jerr.text, jerr.line, jerr.column);
         goto out;
     }
     if (col_protocol_parse(root, cfg->study_timezone, &p, errors) > 0) {
@@ -245,7 +270,7 @@ int col_study_create(PGconn *conn, const struct cfg *cfg, const char *path, stru
     }
     if ((rc = db_exec(conn, "BEGIN", e)) != 0)
         goto out;
-    rc = col_finish_tx(conn, col_study_insert(conn, cfg, p, e), e);
+    rc = col_finish_tx(conn, col_study_insert(conn, cfg, p, who, e), e);
 out:
     col_protocol_free(p);
     json_decref(root);
@@ -263,24 +288,21 @@ static void col_code_random(char out[COL_CODE_LEN + 1])
     out[COL_CODE_LEN] = '\0';
 }
 
+/* A new token for participant `pid` (the access module's: 256 random bits,
+ * stored as its SHA-256). */
 static int col_token_new(PGconn *conn, const char *pid, char token[64], struct err *e)
 {
-    unsigned char raw[COL_TOKEN_BYTES], hash[32];
-    char hex[2 + 64 + 1];
+    char hex[2 * ACC_HASH_BYTES + 3];
     const char *params[2] = {pid, hex};
 
-    randombytes_buf(raw, sizeof raw);
-    sodium_bin2base64(token, 64, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    col_token_hash(token, hash);
-    hex[0] = '\\';
-    hex[1] = 'x';
-    sodium_bin2hex(hex + 2, 65, hash, sizeof hash);
+    acc_token_new(token);
+    acc_token_hash_hex(token, hex);
     return db_query(conn, "col_setup_token_insert", 2, params, NULL, e) < 0 ? e->code : 0;
 }
 
 static int col_enroll_tx(PGconn *conn, const char *study, const char *arm, int count,
-                         int64_t enrolled_at, const char *fixed_code, struct col_enrolment *list,
-                         struct err *e)
+                         int64_t enrolled_at, const char *fixed_code, const struct audit_entry *who,
+                         struct col_enrolment *list, struct err *e)
 {
     const char *params[4];
     char at[32], weeks[16];
@@ -329,6 +351,15 @@ static int col_enroll_tx(PGconn *conn, const char *study, const char *arm, int c
         snprintf(pid, sizeof pid, "%lld", en->id);
         if ((rc = col_token_new(conn, pid, en->token, e)) != 0)
             return rc;
+        if (who != NULL) {
+            char target[160];
+            json_t *detail = json_pack("{s:s}", "arm", arm);
+            snprintf(target, sizeof target, "participant:%s/#%lld", study, en->id);
+            rc = col_audit(conn, who, "participant.enroll", target, study, detail, e);
+            json_decref(detail);
+            if (rc < 0)
+                return rc;
+        }
     }
     params[0] = at;
     params[1] = weeks;
@@ -337,7 +368,8 @@ static int col_enroll_tx(PGconn *conn, const char *study, const char *arm, int c
 }
 
 int col_enroll(PGconn *conn, const char *study, const char *arm, int count, int64_t enrolled_at,
-               const char *code, struct col_enrolment **out, struct err *e)
+               const char *code, const struct audit_entry *who, struct col_enrolment **out,
+               struct err *e)
 {
     struct col_enrolment *list;
     int rc;
@@ -348,8 +380,8 @@ int col_enroll(PGconn *conn, const char *study, const char *arm, int count, int6
     if (list == NULL)
         return err_set(e, COL_EINVAL, "out of memory");
     if ((rc = db_exec(conn, "BEGIN", e)) == 0)
-        rc = col_finish_tx(conn, col_enroll_tx(conn, study, arm, count, enrolled_at, code, list, e),
-                           e);
+        rc = col_finish_tx(
+            conn, col_enroll_tx(conn, study, arm, count, enrolled_at, code, who, list, e), e);
     if (rc != 0) {
         free(list);
         return rc;
@@ -359,7 +391,7 @@ int col_enroll(PGconn *conn, const char *study, const char *arm, int count, int6
 }
 
 static int col_token_revoke_tx(PGconn *conn, const char *study, const char *code, int reissue,
-                               char token_out[64], struct err *e)
+                               const struct audit_entry *who, char token_out[64], struct err *e)
 {
     const char *params[2] = {study, code};
     PGresult *res = NULL;
@@ -378,17 +410,24 @@ static int col_token_revoke_tx(PGconn *conn, const char *study, const char *code
     params[0] = pid;
     if ((rc = db_query(conn, "col_setup_token_revoke", 1, params, NULL, e)) < 0)
         return rc;
-    if (reissue)
-        return col_token_new(conn, pid, token_out, e);
-    return 0;
+    if (reissue && (rc = col_token_new(conn, pid, token_out, e)) != 0)
+        return rc;
+    {
+        char target[160];
+        snprintf(target, sizeof target, "participant:%s/#%s", study, pid);
+        rc = col_audit(conn, who, reissue ? "participant.link_reissue" : "participant.link_revoke",
+                       target, study, NULL, e);
+    }
+    return rc < 0 ? rc : 0;
 }
 
 int col_token_revoke(PGconn *conn, const char *study, const char *code, int reissue,
-                     char token_out[64], struct err *e)
+                     const struct audit_entry *who, char token_out[64], struct err *e)
 {
     int rc = db_exec(conn, "BEGIN", e);
 
     if (rc != 0)
         return rc;
-    return col_finish_tx(conn, col_token_revoke_tx(conn, study, code, reissue, token_out, e), e);
+    return col_finish_tx(conn, col_token_revoke_tx(conn, study, code, reissue, who, token_out, e),
+                         e);
 }

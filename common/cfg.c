@@ -77,6 +77,24 @@ static const struct cfg_key cfg_keys[] = {
      "base URL of participants' personal links; default http://listen"},
     {"study_timezone", "ATTUNE_STUDY_TIMEZONE", CFG_STRING, F(study_timezone), "UTC", 0, 0, 0,
      "time zone of new studies unless their protocol names one"},
+    {"app_database_url", "ATTUNE_APP_DATABASE_URL", CFG_STRING, F(app_database_url), NULL, 0, 0, 1,
+     "connection string attune serve uses (a member of attune_app); see docs/access.md"},
+    {"tls_cert", "ATTUNE_TLS_CERT", CFG_STRING, F(tls_cert), NULL, 0, 0, 0,
+     "PEM certificate (chain) file; with tls_key, attune serve speaks HTTPS"},
+    {"tls_key", "ATTUNE_TLS_KEY", CFG_STRING, F(tls_key), NULL, 0, 0, 0,
+     "PEM private key file for tls_cert"},
+    {"trusted_proxy", "ATTUNE_TRUSTED_PROXY", CFG_STRING, F(trusted_proxy), NULL, 0, 0, 0,
+     "address of a reverse proxy whose X-Forwarded-For names the client"},
+    {"session_idle", "ATTUNE_SESSION_IDLE", CFG_INT, F(session_idle_s), "1800", 60, 86400, 0,
+     "seconds without a request after which a browser session ends"},
+    {"session_max", "ATTUNE_SESSION_MAX", CFG_INT, F(session_max_s), "43200", 300, 604800, 0,
+     "seconds after sign-in at which a browser session ends regardless"},
+    {"login_failures_account", "ATTUNE_LOGIN_FAILURES_ACCOUNT", CFG_INT, F(login_failures_account),
+     "5", 1, 1000, 0, "failed sign-ins for one account within login_window before 429"},
+    {"login_failures_address", "ATTUNE_LOGIN_FAILURES_ADDRESS", CFG_INT, F(login_failures_address),
+     "30", 1, 1000, 0, "failed sign-ins from one client address within login_window before 429"},
+    {"login_window", "ATTUNE_LOGIN_WINDOW", CFG_INT, F(login_window_s), "900", 10, 86400, 0,
+     "seconds over which failed sign-ins are counted"},
     {"config", "ATTUNE_CONFIG", CFG_STRING, F(file), NULL, 0, 0, 0, "config file that was read"},
 };
 
@@ -372,8 +390,14 @@ int cfg_finish(struct cfg *c, struct err *e)
     if ((rc = cfg_absolute(&c->home, e)) != 0 || (rc = cfg_absolute(&c->data_dir, e)) != 0 ||
         (rc = cfg_absolute(&c->sql_dir, e)) != 0 ||
         (rc = cfg_absolute(&c->instruments_dir, e)) != 0 ||
-        (rc = cfg_absolute(&c->dashboards_dir, e)) != 0)
+        (rc = cfg_absolute(&c->dashboards_dir, e)) != 0 ||
+        (rc = cfg_absolute(&c->tls_cert, e)) != 0 || (rc = cfg_absolute(&c->tls_key, e)) != 0)
         return rc;
+    if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+        err_set(e, CFG_EINVAL, "tls_cert and tls_key must be set together");
+        err_detail(e, "HTTPS needs both the certificate and its private key.");
+        return CFG_EINVAL;
+    }
     if ((rc = cfg_derive(&c->sql_dir, c->data_dir, "sql", e)) != 0 ||
         (rc = cfg_derive(&c->instruments_dir, c->data_dir, "instruments/definitions", e)) != 0 ||
         (rc = cfg_derive(&c->dashboards_dir, c->data_dir, "dashboards", e)) != 0)
@@ -381,8 +405,8 @@ int cfg_finish(struct cfg *c, struct err *e)
     if (c->public_url == NULL) {
         const char *host = strcmp(c->listen_host, "0.0.0.0") == 0 ? "localhost" : c->listen_host;
         int v6 = strchr(host, ':') != NULL;
-        if (asprintf(&c->public_url, "http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "",
-                     c->listen_port) < 0) {
+        if (asprintf(&c->public_url, "%s://%s%s%s:%d", c->tls_cert ? "https" : "http",
+                     v6 ? "[" : "", host, v6 ? "]" : "", c->listen_port) < 0) {
             c->public_url = NULL;
             return err_set(e, CFG_EIO, "out of memory");
         }

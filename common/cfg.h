@@ -30,7 +30,7 @@ enum cfg_origin {
 };
 
 /* Number of rows in the settings table; checked by a static assertion. */
-#define CFG_NKEYS 18
+#define CFG_NKEYS 27
 
 struct cfg {
     char *database_url; /* NULL: the embedded private cluster */
@@ -47,10 +47,19 @@ struct cfg {
     char *sql_dir;  /* derived from data_dir unless set */
     char *instruments_dir;
     char *dashboards_dir;
-    char *pg_bindir;      /* initdb, pg_ctl, postgres */
-    char *pg_user;        /* system user that runs the embedded cluster when we are root */
-    char *public_url;     /* base of links handed to participants; derived from listen */
-    char *study_timezone; /* default time zone for new studies */
+    char *pg_bindir;        /* initdb, pg_ctl, postgres */
+    char *pg_user;          /* system user that runs the embedded cluster when we are root */
+    char *public_url;       /* base of links handed to participants; derived from listen */
+    char *study_timezone;   /* default time zone for new studies */
+    char *app_database_url; /* what attune serve connects as; NULL: see docs/access.md */
+    char *tls_cert;         /* PEM files: attune serve speaks HTTPS when both are set */
+    char *tls_key;
+    char *trusted_proxy;        /* peer address whose X-Forwarded-For is believed */
+    int session_idle_s;         /* a session ends after this long without a request */
+    int session_max_s;          /* and this long after sign-in, whatever */
+    int login_failures_account; /* failed sign-ins per account per window before 429 */
+    int login_failures_address; /* the same per client address */
+    int login_window_s;
 
     char *file;                        /* the config file read, or NULL */
     enum cfg_origin origin[CFG_NKEYS]; /* per row of the settings table */

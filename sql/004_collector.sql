@@ -111,10 +111,10 @@ $$;
 -- instruments engine in C, the placement from here, so that the study's time
 -- zone arithmetic is PostgreSQL's. Runs as one statement: atomic on its own.
 --
--- p_token, when not NULL, is the hash of the token the request came with:
--- the collector keeps what never changes about a participant in memory and
--- lets this statement check, atomically with the write, that the token is
--- still live and the participant still active.
+-- p_token, when not NULL, is the hash of a token to check again, atomically
+-- with the write (the access module checked it when the request came in).
+-- With p_actor, a response.create row goes into audit_log in the same
+-- transaction (the columns audit_append() fills; ids only).
 --
 -- Placement: the window that holds completed_at gives the week (on time);
 -- otherwise, when the study allows late answers, the latest week whose window
@@ -135,7 +135,8 @@ CREATE FUNCTION attune_response_store(
     p_completed timestamptz, p_source text, p_hash bytea,
     p_total double precision, p_subscales jsonb, p_severity text, p_flags text[],
     p_answered integer, p_missing integer, p_prorated boolean,
-    p_items text[], p_values double precision[], p_token bytea DEFAULT NULL)
+    p_items text[], p_values double precision[], p_token bytea DEFAULT NULL,
+    p_actor text DEFAULT NULL, p_request_id text DEFAULT NULL, p_source_addr inet DEFAULT NULL)
 RETURNS TABLE (outcome text, response_id uuid, study_week integer, timing text,
                received_at timestamptz, detail text)
 LANGUAGE plpgsql AS $$
@@ -187,6 +188,18 @@ BEGIN
         IF FOUND THEN
             INSERT INTO response_items (response_id, item_id, value)
             SELECT p_id, i.item, i.value FROM unnest(p_items, p_values) AS i(item, value);
+            IF p_actor IS NOT NULL THEN
+                -- The audit row commits with the response (as audit_append()
+                -- writes it; ids only, never answers or scores).
+                INSERT INTO audit_log (actor_kind, actor, action, target, study_id, request_id,
+                                       source_addr, detail)
+                SELECT 'participant', p_actor, 'response.create', 'response:' || p_id,
+                       p.study_id, p_request_id, p_source_addr,
+                       jsonb_build_object('instrument', p_instrument, 'version', p_version,
+                                          'week', v_week, 'timing', v_timing,
+                                          'source', p_source)
+                  FROM participants p WHERE p.id = p_participant;
+            END IF;
             RETURN QUERY SELECT 'created', p_id, v_week, v_timing, v_received, NULL::text;
             RETURN;
         END IF;

@@ -107,7 +107,7 @@ class Server:
             line = self.proc.stdout.readline()
             if not line:
                 break
-            m = re.search(r'http://[^:/]+:(\d+)/', line)
+            m = re.search(r'https?://[^:/]+:(\d+)/', line)
             if m:
                 self.port = int(m.group(1))
                 break

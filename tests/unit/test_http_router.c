@@ -45,6 +45,7 @@ static const struct http_route routes[] = {
     {"GET", "/private", 1, HTTP_BODY_NONE, 0, h_echo, NULL},
     {"GET", "/static/*", 0, HTTP_BODY_NONE, 0, h_echo, NULL},
     {"GET", "/broken", 0, HTTP_BODY_NONE, 0, h_nothing, NULL},
+    {"GET", "/p/{token}", 0, HTTP_BODY_NONE, 0, h_echo, NULL},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -271,6 +272,22 @@ static void test_problem_errors(void)
     http_reply_clear(&rep);
 }
 
+static void test_log_path(void)
+{
+    struct call c;
+
+    call(&c, "GET", "/p/s3cr3t-token", NULL, NULL, NULL);
+    is_int(c.rep.status, 200, "a {token} route is served");
+    is_str(http_log_path(&c.req), "/p/{token}", "its path is logged as the pattern");
+    done(&c);
+    call(&c, "GET", "/things/7", NULL, NULL, NULL);
+    is_str(http_log_path(&c.req), "/things/7", "other paths are logged as they are");
+    done(&c);
+    call(&c, "GET", "/nowhere/at/all", NULL, NULL, NULL);
+    is_str(http_log_path(&c.req), "/nowhere/at/all", "an unrouted path is logged as it is");
+    done(&c);
+}
+
 int main(void)
 {
     test_patterns();
@@ -279,5 +296,6 @@ int main(void)
     test_forms();
     test_auth_and_handler_contract();
     test_problem_errors();
+    test_log_path();
     return tap_done();
 }
