@@ -132,50 +132,20 @@ json_t *cli_attrition_json(const struct ds_attrition *a)
         "pending); enrolled = baseline_done + no_baseline");
 }
 
-int cli_flow_finish(PGconn *conn, const struct cli_run_info *info, json_t *doc, enum cli_format fmt,
-                    cli_flow_printer print, const struct cli_rerun *rerun)
+int cli_flow_finish(PGconn *conn, const struct cli_run_info *info, json_t *doc,
+                    enum cli_format fmt, cli_flow_printer print, const struct cli_rerun *rerun)
 {
-    int identical = 1, status = CLI_OK;
-    char run_id[37];
-    struct err e;
+    int identical = 1, status;
 
-    /* The same steps as cli_analyze_finish (analyze_prepost's), with a printer
-     * of the document's own: these documents are not a list of statistics. */
-    err_clear(&e);
-    if (rerun != NULL) {
-        json_t *was = json_deep_copy(rerun->result), *now = json_deep_copy(doc);
-        json_object_del(was, "options");
-        json_object_del(now, "options");
-        identical = was != NULL && now != NULL && json_equal(was, now);
-        json_decref(was);
-        json_decref(now);
-        json_object_set_new(doc, "rerun",
-                            json_pack("{s:s, s:b, s:b, s:b}", "of", rerun->id, "identical",
-                                      identical, "fingerprint_matches",
-                                      strcmp(rerun->fingerprint, info->fingerprint) == 0,
-                                      "recorded_as_reproducible", rerun->reproducible));
-    }
-    if (conn != NULL && info->study != NULL) {
-        struct ds_run run = {info->study,    info->kind,       info->options, info->fingerprint,
-                             info->versions, info->n_versions, NULL,          NULL};
-        json_t *result = json_deep_copy(doc);
-        json_object_del(result, "rerun");
-        run.result = result;
-        if (ds_run_record(conn, &run, run_id, &e) != 0) {
-            json_decref(result);
-            err_prefix(&e, "could not record the analysis run");
-            return cli_analyze_fail(&e);
-        }
-        json_decref(result);
-        json_object_set_new(doc, "run_id", json_string(run_id));
-    }
+    /* cli_analyze_finish's steps, with a printer of the document's own: these
+     * documents are not a list of statistics. */
+    if ((status = cli_analyze_settle(conn, info, doc, rerun, &identical)) != CLI_OK)
+        return status;
     if (print(stdout, doc, fmt) != 0) {
         fprintf(stderr, "error: could not write the result\n");
         status = CLI_FAIL;
     }
-    if (rerun != NULL && !identical) {
-        fprintf(stderr, "error: the result of run %s is not reproduced\n", rerun->id);
+    if (cli_analyze_verdict(info, rerun, identical) != CLI_OK)
         status = CLI_FAIL;
-    }
     return status;
 }
