@@ -132,8 +132,8 @@ json_t *cli_attrition_json(const struct ds_attrition *a)
         "pending); enrolled = baseline_done + no_baseline");
 }
 
-int cli_flow_finish(PGconn *conn, const struct cli_run_info *info, json_t *doc,
-                    enum cli_format fmt, cli_flow_printer print, const struct cli_rerun *rerun)
+int cli_flow_finish(PGconn *conn, const struct cli_run_info *info, json_t *doc, enum cli_format fmt,
+                    cli_flow_printer print, const struct cli_rerun *rerun)
 {
     int identical = 1, status;
 

@@ -34,7 +34,7 @@ static const struct {
     enum ds_population pop; /* unused for the model */
     enum rep_scope scope;
     const char *label, *definition, *assumption;
-} rep_populations[] = {
+} report_populations[] = {
     {"completers", DS_COMPLETERS, REP_SCOPE_COMPLETERS, "Completers",
      "participants with a score at the baseline and at the final week",
      "valid when those who left are like those who stayed (missing completely at random)"},
@@ -49,14 +49,14 @@ static const struct {
      "valid when leaving depends only on what was observed (missing at random)"},
 };
 
-#define REP_N_PAIRED 3 /* the first three are pre/post populations */
+#define REPORT_N_PAIRED 3 /* the first three are pre/post populations */
 
 /* The definitions of reduction, for the report's table and the claim check. */
 static const struct {
     const char *key, *label;
     enum rep_unit unit;
     enum rep_kind kind;
-} rep_definitions[] = {
+} report_definitions[] = {
     {"group_mean_pct", "reduction of the group mean, % of the baseline mean", REP_UNIT_PERCENT,
      REP_KIND_REDUCTION},
     {"individual_pct_mean", "mean of individual % reductions", REP_UNIT_PERCENT,
@@ -75,10 +75,10 @@ static const struct {
      REP_KIND_REDUCTION},
 };
 
-#define REP_N_DEFINITIONS (sizeof rep_definitions / sizeof rep_definitions[0])
+#define REPORT_N_DEFINITIONS (sizeof report_definitions / sizeof report_definitions[0])
 
 /* Everything the builder carries between steps. */
-struct rep_ctx {
+struct report_ctx {
     const struct cli_report_opts *o;
     struct ds_attrition *a;
     struct ds_long *d;
@@ -99,14 +99,15 @@ static json_t *jnum(double v)
 }
 
 /* The arm's name for rows ("all" is JSON null), and its data index (-1 for all). */
-static const char *rep_arm_name(const struct rep_ctx *c, size_t i)
+static const char *report_arm_name(const struct report_ctx *c, size_t i)
 {
     return i < c->d->n_arms ? c->d->arms[i] : NULL;
 }
 
 /* Appends one headline row. */
-static void rep_row(struct rep_ctx *c, const char *def, const char *pop, const char *arm, size_t n,
-                    double value, double lo, double hi, const char *ci_method, const char *note)
+static void report_row(struct report_ctx *c, const char *def, const char *pop, const char *arm,
+                       size_t n, double value, double lo, double hi, const char *ci_method,
+                       const char *note)
 {
     enum rep_unit unit = REP_UNIT_PERCENT;
     enum rep_kind kind = REP_KIND_REDUCTION;
@@ -114,15 +115,15 @@ static void rep_row(struct rep_ctx *c, const char *def, const char *pop, const c
     const char *label = def;
     json_t *r;
 
-    for (size_t i = 0; i < sizeof rep_definitions / sizeof rep_definitions[0]; i++)
-        if (strcmp(rep_definitions[i].key, def) == 0) {
-            unit = rep_definitions[i].unit;
-            kind = rep_definitions[i].kind;
-            label = rep_definitions[i].label;
+    for (size_t i = 0; i < sizeof report_definitions / sizeof report_definitions[0]; i++)
+        if (strcmp(report_definitions[i].key, def) == 0) {
+            unit = report_definitions[i].unit;
+            kind = report_definitions[i].kind;
+            label = report_definitions[i].label;
         }
-    for (size_t i = 0; i < sizeof rep_populations / sizeof rep_populations[0]; i++)
-        if (strcmp(rep_populations[i].key, pop) == 0)
-            scope = rep_populations[i].scope;
+    for (size_t i = 0; i < sizeof report_populations / sizeof report_populations[0]; i++)
+        if (strcmp(report_populations[i].key, pop) == 0)
+            scope = report_populations[i].scope;
     r = json_pack("{s:s, s:s, s:s, s:o, s:I, s:o, s:o, s:s, s:s, s:s, s:s}", "definition", def,
                   "label", label, "population", pop, "arm", arm ? json_string(arm) : json_null(),
                   "n", (json_int_t)n, "value", jnum(value), "ci95", cli_jci(lo, hi), "ci_method",
@@ -135,16 +136,16 @@ static void rep_row(struct rep_ctx *c, const char *def, const char *pop, const c
 }
 
 /* A row that could not be computed, with why. */
-static void rep_row_na(struct rep_ctx *c, const char *def, const char *pop, const char *arm,
-                       size_t n, const char *why)
+static void report_row_na(struct report_ctx *c, const char *def, const char *pop, const char *arm,
+                          size_t n, const char *why)
 {
-    rep_row(c, def, pop, arm, n, NAN, NAN, NAN, "", NULL);
+    report_row(c, def, pop, arm, n, NAN, NAN, NAN, "", NULL);
     json_object_set_new(json_array_get(c->rows, json_array_size(c->rows) - 1), "unavailable",
                         json_string(why));
 }
 
 /* Within-arm effect sizes of one population and arm. */
-static json_t *rep_within_json(const struct ana_prepost *r, const char *pop, const char *arm)
+static json_t *report_within_json(const struct ana_prepost *r, const char *pop, const char *arm)
 {
     json_t *j = json_pack("{s:s, s:o, s:I}", "population", pop, "arm",
                           arm ? json_string(arm) : json_null(), "n", (json_int_t)r->summary.n);
@@ -166,10 +167,10 @@ static json_t *rep_within_json(const struct ana_prepost *r, const char *pop, con
 }
 
 /* The pre/post rows of one population and arm (arm -1: every arm together). */
-static int rep_paired(struct rep_ctx *c, size_t pi, int arm, json_t *within, json_t *pop_n,
-                      struct ana_prepost *r, struct err *e)
+static int report_paired(struct report_ctx *c, size_t pi, int arm, json_t *within, json_t *pop_n,
+                         struct ana_prepost *r, struct err *e)
 {
-    const char *pop = rep_populations[pi].key;
+    const char *pop = report_populations[pi].key;
     const char *armname = arm >= 0 ? c->d->arms[arm] : NULL;
     struct ds_pairs p;
     struct ana_prepost_opts po;
@@ -179,7 +180,7 @@ static int rep_paired(struct rep_ctx *c, size_t pi, int arm, json_t *within, jso
     int rc;
 
     memset(&p, 0, sizeof p);
-    if ((rc = ds_pair(c->d, c->pre, c->post, arm, rep_populations[pi].pop, &p, e)) != 0)
+    if ((rc = ds_pair(c->d, c->pre, c->post, arm, report_populations[pi].pop, &p, e)) != 0)
         return rc;
     json_object_set_new(pop_n, armname ? armname : "all",
                         json_pack("{s:I, s:I, s:I, s:I, s:I}", "n", (json_int_t)p.n, "considered",
@@ -187,9 +188,9 @@ static int rep_paired(struct rep_ctx *c, size_t pi, int arm, json_t *within, jso
                                   (json_int_t)p.n_no_baseline, "no_followup",
                                   (json_int_t)p.n_no_followup, "imputed", (json_int_t)p.n_imputed));
     if (p.n < 2) {
-        for (size_t k = 0; k < sizeof rep_definitions / sizeof rep_definitions[0]; k++)
-            rep_row_na(c, rep_definitions[k].key, pop, armname, p.n,
-                       "fewer than 2 participants in this population");
+        for (size_t k = 0; k < sizeof report_definitions / sizeof report_definitions[0]; k++)
+            report_row_na(c, report_definitions[k].key, pop, armname, p.n,
+                          "fewer than 2 participants in this population");
         rc = 0;
         goto out;
     }
@@ -203,12 +204,12 @@ static int rep_paired(struct rep_ctx *c, size_t pi, int arm, json_t *within, jso
     snprintf(boot, sizeof boot, "bootstrap percentile, %zu resamples of participants, seed %lu",
              po.boot.resamples, po.boot.seed);
     if (r->status[ANA_PP_PCT_MEANS] == 0 && r->status[ANA_PP_BOOTSTRAP] == 0)
-        rep_row(c, "group_mean_pct", pop, armname, p.n, r->pct_means, r->boot.percentile.lo,
-                r->boot.percentile.hi, boot, NULL);
+        report_row(c, "group_mean_pct", pop, armname, p.n, r->pct_means, r->boot.percentile.lo,
+                   r->boot.percentile.hi, boot, NULL);
     else
-        rep_row_na(c, "group_mean_pct", pop, armname, p.n,
-                   r->status[ANA_PP_PCT_MEANS] ? r->why[ANA_PP_PCT_MEANS]
-                                               : r->why[ANA_PP_BOOTSTRAP]);
+        report_row_na(c, "group_mean_pct", pop, armname, p.n,
+                      r->status[ANA_PP_PCT_MEANS] ? r->why[ANA_PP_PCT_MEANS]
+                                                  : r->why[ANA_PP_BOOTSTRAP]);
 
     /* Individual percentages over positive baselines (ana_pct_individual's rule). */
     pct = malloc(p.n * sizeof *pct);
@@ -227,29 +228,29 @@ static int rep_paired(struct rep_ctx *c, size_t pi, int arm, json_t *within, jso
         snprintf(note, sizeof note, "%zu of %zu with a baseline above 0", n_pct, p.n);
         err_clear(&se);
         if (ana_mean_ci(pct, n_pct, c->o->level, &m, &se) == 0)
-            rep_row(c, "individual_pct_mean", pop, armname, n_pct, m.mean, m.ci.lo, m.ci.hi,
-                    "t interval of the mean", note);
+            report_row(c, "individual_pct_mean", pop, armname, n_pct, m.mean, m.ci.lo, m.ci.hi,
+                       "t interval of the mean", note);
         else
-            rep_row_na(c, "individual_pct_mean", pop, armname, n_pct, se.message);
+            report_row_na(c, "individual_pct_mean", pop, armname, n_pct, se.message);
         err_clear(&se);
         if (ana_median_ci(pct, n_pct, c->o->level, &md, &se) == 0) {
             char how[120];
             snprintf(how, sizeof how, "order statistics %zu and %zu (coverage %.4f)", md.lower_rank,
                      md.upper_rank, md.coverage);
-            rep_row(c, "individual_pct_median", pop, armname, n_pct, md.median, md.ci.lo, md.ci.hi,
-                    how, note);
+            report_row(c, "individual_pct_median", pop, armname, n_pct, md.median, md.ci.lo,
+                       md.ci.hi, how, note);
         } else {
-            rep_row_na(c, "individual_pct_median", pop, armname, n_pct, se.message);
+            report_row_na(c, "individual_pct_median", pop, armname, n_pct, se.message);
         }
     }
     if (r->status[ANA_PP_RESPONDERS] == 0 && r->responders.has_responders) {
         const struct ana_proportion *x = &r->responders.responders;
         char note[80];
         snprintf(note, sizeof note, "threshold %g%% of the baseline", c->facts.responder_pct);
-        rep_row(c, "responders_pct", pop, armname, x->n, 100 * x->share, 100 * x->ci.lo,
-                100 * x->ci.hi, "Wilson", note);
+        report_row(c, "responders_pct", pop, armname, x->n, 100 * x->share, 100 * x->ci.lo,
+                   100 * x->ci.hi, "Wilson", note);
     } else {
-        rep_row_na(c, "responders_pct", pop, armname, p.n, "no baseline above 0");
+        report_row_na(c, "responders_pct", pop, armname, p.n, "no baseline above 0");
     }
     if (r->status[ANA_PP_RELIABLE_CHANGE] == 0) {
         struct ana_proportion x;
@@ -260,39 +261,39 @@ static int rep_paired(struct rep_ctx *c, size_t pi, int arm, json_t *within, jso
             rc = e->code;
             goto out;
         }
-        rep_row(c, "reliable_improvement_pct", pop, armname, p.n, 100 * x.share, 100 * x.ci.lo,
-                100 * x.ci.hi, "Wilson", note);
+        report_row(c, "reliable_improvement_pct", pop, armname, p.n, 100 * x.share, 100 * x.ci.lo,
+                   100 * x.ci.hi, "Wilson", note);
     } else {
-        rep_row_na(c, "reliable_improvement_pct", pop, armname, p.n,
-                   r->why[ANA_PP_RELIABLE_CHANGE]);
+        report_row_na(c, "reliable_improvement_pct", pop, armname, p.n,
+                      r->why[ANA_PP_RELIABLE_CHANGE]);
     }
     if (r->status[ANA_PP_RESPONDERS] == 0 && r->responders.has_remission) {
         const struct ana_proportion *x = &r->responders.remission;
         char note[120];
         snprintf(note, sizeof note, "below %g at follow-up; %zu already below at baseline left out",
                  c->facts.remission_cutoff, r->responders.remission_not_eligible);
-        rep_row(c, "remission_pct", pop, armname, x->n, 100 * x->share, 100 * x->ci.lo,
-                100 * x->ci.hi, "Wilson", note);
+        report_row(c, "remission_pct", pop, armname, x->n, 100 * x->share, 100 * x->ci.lo,
+                   100 * x->ci.hi, "Wilson", note);
     } else {
-        rep_row_na(c, "remission_pct", pop, armname, p.n,
-                   c->facts.has_remission ? "nobody was above the cut-off at baseline"
-                                          : "the instrument has no remission cut-off");
+        report_row_na(c, "remission_pct", pop, armname, p.n,
+                      c->facts.has_remission ? "nobody was above the cut-off at baseline"
+                                             : "the instrument has no remission cut-off");
     }
     if (r->status[ANA_PP_RESPONDERS] == 0 && r->responders.has_mcid) {
         const struct ana_proportion *x = &r->responders.mcid_improved;
         char note[80];
         snprintf(note, sizeof note, "MCID %g points", c->facts.mcid);
-        rep_row(c, "mcid_pct", pop, armname, x->n, 100 * x->share, 100 * x->ci.lo, 100 * x->ci.hi,
-                "Wilson", note);
+        report_row(c, "mcid_pct", pop, armname, x->n, 100 * x->share, 100 * x->ci.lo,
+                   100 * x->ci.hi, "Wilson", note);
     } else {
-        rep_row_na(c, "mcid_pct", pop, armname, p.n, "the instrument has no MCID");
+        report_row_na(c, "mcid_pct", pop, armname, p.n, "the instrument has no MCID");
     }
     if (r->status[ANA_PP_PAIRED_T] == 0)
-        rep_row(c, "mean_change_points", pop, armname, p.n, r->paired_t.estimate, r->paired_t.ci.lo,
-                r->paired_t.ci.hi, "paired t", NULL);
+        report_row(c, "mean_change_points", pop, armname, p.n, r->paired_t.estimate,
+                   r->paired_t.ci.lo, r->paired_t.ci.hi, "paired t", NULL);
     else
-        rep_row_na(c, "mean_change_points", pop, armname, p.n, r->why[ANA_PP_PAIRED_T]);
-    json_array_append_new(within, rep_within_json(r, pop, armname));
+        report_row_na(c, "mean_change_points", pop, armname, p.n, r->why[ANA_PP_PAIRED_T]);
+    json_array_append_new(within, report_within_json(r, pop, armname));
     rc = 0;
 out:
     free(pct);
@@ -301,7 +302,7 @@ out:
 }
 
 /* Participants with at least one score, per arm (-1: all). */
-static size_t rep_with_scores(const struct ds_long *d, int arm)
+static size_t report_with_scores(const struct ds_long *d, int arm)
 {
     unsigned char *seen = calloc(d->n_subjects + 1, 1);
     size_t k = 0;
@@ -320,7 +321,7 @@ static size_t rep_with_scores(const struct ds_long *d, int arm)
 }
 
 /* The mixed model: fit, its document, and its rows. */
-static int rep_mixed(struct rep_ctx *c, json_t *doc, json_t *pop_n, struct err *e)
+static int report_mixed(struct report_ctx *c, json_t *doc, json_t *pop_n, struct err *e)
 {
     struct cli_mixed_options mo;
     struct cli_mixed_names names = {"participant", "week", NULL, "arm"};
@@ -333,7 +334,7 @@ static int rep_mixed(struct rep_ctx *c, json_t *doc, json_t *pop_n, struct err *
     mo.random = ANA_LMM_RANDOM_SLOPE;
     mo.method = ANA_LMM_REML;
     for (size_t a = 0; a < c->d->n_arms; a++)
-        arms_with += rep_with_scores(c->d, (int)a) > 0;
+        arms_with += report_with_scores(c->d, (int)a) > 0;
     mo.with_arm = arms_with > 1;
     mo.interaction = mo.with_arm;
     mo.arm_ref = mo.with_arm ? c->o->arm_ref : NULL;
@@ -343,7 +344,7 @@ static int rep_mixed(struct rep_ctx *c, json_t *doc, json_t *pop_n, struct err *
     for (size_t i = 0; i <= c->d->n_arms; i++) {
         int arm = i < c->d->n_arms ? (int)i : -1;
         json_object_set_new(pop_n, arm >= 0 ? c->d->arms[arm] : "all",
-                            json_pack("{s:I}", "n", (json_int_t)rep_with_scores(c->d, arm)));
+                            json_pack("{s:I}", "n", (json_int_t)report_with_scores(c->d, arm)));
     }
     if ((rc = cli_mixed_fit(c->d, &mo, &names, &c->fit, e)) != 0)
         return rc;
@@ -356,36 +357,37 @@ static int rep_mixed(struct rep_ctx *c, json_t *doc, json_t *pop_n, struct err *
     json_object_set_new(doc, "mixed", res);
     for (size_t i = 0; i <= c->d->n_arms; i++) {
         int arm = i < c->d->n_arms ? (int)i : -1;
-        const char *name = rep_arm_name(c, i);
+        const char *name = report_arm_name(c, i);
         struct ana_lmm_reduction r;
         struct err me;
-        size_t n = rep_with_scores(c->d, arm);
+        size_t n = report_with_scores(c->d, arm);
         err_clear(&me);
         if (arm >= 0 && ana_lmm_level_of_arm(c->fit, arm) < 0)
             continue; /* an arm without scores is not in the model */
         if (ana_lmm_reduction(c->fit, c->pre, c->post, arm, &r, &me) != 0) {
-            rep_row_na(c, "group_mean_pct", "mixed", name, n, me.message);
+            report_row_na(c, "group_mean_pct", "mixed", name, n, me.message);
             continue;
         }
         if (r.has_percent)
-            rep_row(c, "group_mean_pct", "mixed", name, n, r.percent, r.percent_ci95[0],
-                    r.percent_ci95[1], "delta method (normal)",
-                    arm < 0 && mo.with_arm ? "the average of the arms' model-based means" : NULL);
+            report_row(c, "group_mean_pct", "mixed", name, n, r.percent, r.percent_ci95[0],
+                       r.percent_ci95[1], "delta method (normal)",
+                       arm < 0 && mo.with_arm ? "the average of the arms' model-based means"
+                                              : NULL);
         else
-            rep_row_na(c, "group_mean_pct", "mixed", name, n, "the baseline mean is 0");
-        rep_row(c, "mean_change_points", "mixed", name, n, r.points.estimate, r.points.ci95[0],
-                r.points.ci95[1], "Satterthwaite t", NULL);
+            report_row_na(c, "group_mean_pct", "mixed", name, n, "the baseline mean is 0");
+        report_row(c, "mean_change_points", "mixed", name, n, r.points.estimate, r.points.ci95[0],
+                   r.points.ci95[1], "Satterthwaite t", NULL);
     }
     return 0;
 }
 
-static int rep_cmp_str(const void *a, const void *b)
+static int report_cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* The reference arm: as given, or the first in C-locale order (as the mixed model). */
-static int rep_reference(const struct rep_ctx *c, struct err *e)
+static int report_reference(const struct report_ctx *c, struct err *e)
 {
     const char **names;
     int idx;
@@ -407,19 +409,19 @@ static int rep_reference(const struct rep_ctx *c, struct err *e)
     }
     for (size_t i = 0; i < c->d->n_arms; i++)
         names[i] = c->d->arms[i];
-    qsort(names, c->d->n_arms, sizeof *names, rep_cmp_str);
+    qsort(names, c->d->n_arms, sizeof *names, report_cmp_str);
     idx = ds_arm_index(c->d, names[0]);
     free(names);
     return idx;
 }
 
 /* Comparisons of each arm with the reference, for each pre/post population and the model. */
-static int rep_between(struct rep_ctx *c, int ref, json_t *out, struct err *e)
+static int report_between(struct report_ctx *c, int ref, json_t *out, struct err *e)
 {
     for (size_t a = 0; a < c->d->n_arms; a++) {
         if ((int)a == ref)
             continue;
-        for (size_t pi = 0; pi < REP_N_PAIRED; pi++) {
+        for (size_t pi = 0; pi < REPORT_N_PAIRED; pi++) {
             struct ds_pairs pr, pt;
             double *pre = NULL, *post = NULL;
             unsigned char *arm = NULL;
@@ -429,13 +431,14 @@ static int rep_between(struct rep_ctx *c, int ref, json_t *out, struct err *e)
             int rc;
             memset(&pr, 0, sizeof pr);
             memset(&pt, 0, sizeof pt);
-            if ((rc = ds_pair(c->d, c->pre, c->post, ref, rep_populations[pi].pop, &pr, e)) != 0 ||
-                (rc = ds_pair(c->d, c->pre, c->post, (int)a, rep_populations[pi].pop, &pt, e)) !=
+            if ((rc = ds_pair(c->d, c->pre, c->post, ref, report_populations[pi].pop, &pr, e)) !=
+                    0 ||
+                (rc = ds_pair(c->d, c->pre, c->post, (int)a, report_populations[pi].pop, &pt, e)) !=
                     0) {
                 ds_pairs_free(&pr);
                 return rc;
             }
-            j = json_pack("{s:s, s:s, s:s, s:I, s:I}", "population", rep_populations[pi].key,
+            j = json_pack("{s:s, s:s, s:s, s:I, s:I}", "population", report_populations[pi].key,
                           "test", c->d->arms[a], "reference", c->d->arms[ref], "n_test",
                           (json_int_t)pt.n, "n_reference", (json_int_t)pr.n);
             pre = malloc((pr.n + pt.n + 1) * sizeof *pre);
@@ -526,7 +529,7 @@ static int rep_between(struct rep_ctx *c, int ref, json_t *out, struct err *e)
 }
 
 /* Baseline characteristics by arm of every instrument due at the baseline week. */
-static int rep_baseline(struct rep_ctx *c, PGconn *conn, json_t *out, struct err *e)
+static int report_baseline(struct report_ctx *c, PGconn *conn, json_t *out, struct err *e)
 {
     int rc;
 
@@ -584,7 +587,7 @@ static int rep_baseline(struct rep_ctx *c, PGconn *conn, json_t *out, struct err
 }
 
 /* "Adds up": the populations against the flow, per arm and in total. */
-static json_t *rep_adds_up(const struct rep_ctx *c, json_t *pops)
+static json_t *report_adds_up(const struct report_ctx *c, json_t *pops)
 {
     json_t *out = json_object();
 
@@ -626,7 +629,7 @@ static json_t *rep_adds_up(const struct rep_ctx *c, json_t *pops)
 }
 
 /* The claim check over every headline row. */
-static json_t *rep_claim_json(struct rep_ctx *c)
+static json_t *report_claim_json(struct report_ctx *c)
 {
     json_t *rows = json_array(), *x;
     size_t i, n_repro = 0, n_value = 0, n_ci = 0;
@@ -720,7 +723,7 @@ static json_t *rep_claim_json(struct rep_ctx *c)
 int cli_report_build(PGconn *conn, const struct cfg *cfg, const struct cli_report_opts *o,
                      json_t **out, struct err *e)
 {
-    struct rep_ctx c;
+    struct report_ctx c;
     struct ana_prepost *pp = NULL;
     json_t *doc = NULL, *pops = NULL, *within = NULL, *between = NULL, *baseline = NULL;
     json_t *eng = NULL, *opts = NULL, *args = NULL, *versions = NULL;
@@ -764,28 +767,29 @@ int cli_report_build(PGconn *conn, const struct cfg *cfg, const struct cli_repor
     }
     doc = json_pack("{s:s, s:s, s:s}", "kind", "report", "study", o->study, "instrument",
                     o->instrument);
-    for (size_t pi = 0; pi < sizeof rep_populations / sizeof rep_populations[0]; pi++) {
+    for (size_t pi = 0; pi < sizeof report_populations / sizeof report_populations[0]; pi++) {
         json_t *pn = json_object();
-        json_array_append_new(
-            pops, json_pack("{s:s, s:s, s:s, s:s, s:o}", "key", rep_populations[pi].key, "label",
-                            rep_populations[pi].label, "definition", rep_populations[pi].definition,
-                            "assumption", rep_populations[pi].assumption, "n", pn));
-        if (pi < REP_N_PAIRED) {
+        json_array_append_new(pops, json_pack("{s:s, s:s, s:s, s:s, s:o}", "key",
+                                              report_populations[pi].key, "label",
+                                              report_populations[pi].label, "definition",
+                                              report_populations[pi].definition, "assumption",
+                                              report_populations[pi].assumption, "n", pn));
+        if (pi < REPORT_N_PAIRED) {
             for (size_t i = 0; i <= c.d->n_arms; i++)
-                if ((rc = rep_paired(&c, pi, i < c.d->n_arms ? (int)i : -1, within, pn, pp, e)) !=
-                    0)
+                if ((rc = report_paired(&c, pi, i < c.d->n_arms ? (int)i : -1, within, pn, pp,
+                                        e)) != 0)
                     goto out;
-        } else if ((rc = rep_mixed(&c, doc, pn, e)) != 0) {
+        } else if ((rc = report_mixed(&c, doc, pn, e)) != 0) {
             goto out;
         }
     }
-    if ((ref = rep_reference(&c, e)) < -1) {
+    if ((ref = report_reference(&c, e)) < -1) {
         rc = e->code;
         goto out;
     }
-    if (ref >= 0 && (rc = rep_between(&c, ref, between, e)) != 0)
+    if (ref >= 0 && (rc = report_between(&c, ref, between, e)) != 0)
         goto out;
-    if ((rc = rep_baseline(&c, conn, baseline, e)) != 0)
+    if ((rc = report_baseline(&c, conn, baseline, e)) != 0)
         goto out;
     memset(&eo, 0, sizeof eo);
     eo.pre = c.pre;
@@ -842,7 +846,7 @@ int cli_report_build(PGconn *conn, const struct cfg *cfg, const struct cli_repor
                                   c.g->fingerprint));
     json_object_set_new(doc, "attrition", cli_attrition_json(c.a));
     json_object_set_new(doc, "populations", pops);
-    json_object_set_new(doc, "adds_up", rep_adds_up(&c, pops));
+    json_object_set_new(doc, "adds_up", report_adds_up(&c, pops));
     pops = NULL;
     json_object_set_new(doc, "baseline", baseline);
     baseline = NULL;
@@ -850,11 +854,11 @@ int cli_report_build(PGconn *conn, const struct cfg *cfg, const struct cli_repor
         /* By definition, then population and arm as computed. */
         json_t *sorted = json_array(), *x;
         size_t i;
-        for (size_t k = 0; k < REP_N_DEFINITIONS; k++) {
+        for (size_t k = 0; k < REPORT_N_DEFINITIONS; k++) {
             json_array_foreach(c.rows, i, x)
             {
                 if (strcmp(json_string_value(json_object_get(x, "definition")),
-                           rep_definitions[k].key) == 0)
+                           report_definitions[k].key) == 0)
                     json_array_append(sorted, x);
             }
         }
@@ -872,7 +876,7 @@ int cli_report_build(PGconn *conn, const struct cfg *cfg, const struct cli_repor
     json_object_set_new(doc, "engagement", eng);
     eng = NULL;
     if (c.has_claim)
-        json_object_set_new(doc, "claim", rep_claim_json(&c));
+        json_object_set_new(doc, "claim", report_claim_json(&c));
     json_object_set_new(doc, "provenance",
                         json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "program", "attune",
                                   "version", ATTUNE_VERSION, "git", ATTUNE_GIT_REV,
