@@ -87,5 +87,6 @@ int cli_user(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_participant(int argc, char **argv);
+int cli_report(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "ds.h"
 #include "ds_items.h"
+#include "flow.h"
 
 /*
  * The subcommands. One row each; the dispatcher checks the name and passes
@@ -30,6 +31,10 @@ static const struct cli_analyze_command {
     {"between", cli_analyze_between,
      "two arms at follow-up: Welch and Student t, Cohen's d, Hedges' g, ANCOVA"},
     {"reliability", cli_analyze_reliability, "Cronbach's alpha from item answers"},
+    {"attrition", cli_analyze_attrition,
+     "the participant flow by arm and week, from the derived questionnaire statuses"},
+    {"engagement", cli_analyze_engagement,
+     "app use per participant and week, and its relation to the change score"},
     {"mixed", cli_analyze_mixed,
      "scores over the weeks: a linear mixed model, model-based means and reduction"},
 };

@@ -80,8 +80,9 @@ static const struct cli_command cli_commands[] = {
      "\n"
      "  --seed N          random seed (default 1)\n"
      "  --participants N  participants (default 280)\n"},
-    {"analyze", cli_analyze, "outcome statistics: pre/post, two arms, scale reliability",
-     "attune analyze prepost|between|reliability|mixed [options]\n"
+    {"analyze", cli_analyze,
+     "outcome statistics: pre/post, arms, reliability, mixed models, attrition, engagement",
+     "attune analyze prepost|between|reliability|mixed|attrition|engagement [options]\n"
      "       attune analyze --rerun RUN_ID [--format F]\n"
      "\n"
      "  prepost      one group at baseline and follow-up: paired t, d_z (noncentral-t CI),\n"
@@ -95,6 +96,14 @@ static const struct cli_command cli_commands[] = {
      "               + time x arm), random intercept or intercept and slope per\n"
      "               participant (REML or ML, as lme4), Satterthwaite df (as lmerTest),\n"
      "               model-based means by time and the reduction from --pre to --post\n"
+     "  attrition    the participant flow (CONSORT-style) by arm and week from the derived\n"
+     "               questionnaire statuses: enrolled, baseline, answered/late/missed, "
+     "completers,\n"
+     "               withdrawn (a study only)\n"
+     "  engagement   app use per participant and week (active days, sessions, minutes,\n"
+     "               exercises, trigger logs), by week and arm, its Pearson and Spearman\n"
+     "               correlation with the change score, change by tertile, and engagement as a\n"
+     "               mixed-model covariate (a study only; see docs/report.md)\n"
      "  --rerun ID   repeat a recorded run from its options; say whether the result and\n"
      "               the input fingerprint are the same (exit 1 when the result differs)\n"
      "\n" CLI_DATA_USAGE
@@ -133,6 +142,16 @@ static const struct cli_command cli_commands[] = {
      "  --reverse A1,C4 --scale-min 1 --scale-max 6   reverse-keyed items: min + max - x\n"
      "  --id COL                   respondent id column (CSV, optional)\n"
      "  --week W                   study week of the answers (--study, default 0)\n"
+     "attrition and engagement (docs/report.md):\n"
+     "  --asof TIME                statuses and exposure as of TIME (RFC 3339; default now)\n"
+     "  --pre W --post W           baseline and final weeks (default: first and last due)\n"
+     "  --session-cap MIN          longest session an end may close (default 60)\n"
+     "  --metric M                 active_days (default), sessions, minutes, exercises or\n"
+     "                             trigger_logs: for tertiles and the covariate\n"
+     "  --covariate total|weekly|none   engagement in the mixed model (default total)\n"
+     "  --spearman-se bonett-wright|fieller   SE of Spearman's Fisher z (default bonett-wright)\n"
+     "  --population P             of the change score (default completers)\n"
+     "  --no-participants          leave the per-participant list out of JSON and CSV\n"
      "\n"
      "Runs on a study are recorded in analysis_runs; the run id is printed. See\n"
      "docs/analysis.md for every statistic's definition and reference.\n"},
@@ -199,6 +218,31 @@ static const struct cli_command cli_commands[] = {
      "their enrolment as no longer reproducible, in one transaction; the audit trail\n"
      "keeps the fact, the time, the operator and the reason. --study is needed when\n"
      "the code exists in several studies.\n"},
+    {"report", cli_report, "the claim report: every defensible headline, with provenance",
+     "attune report --study S --instrument I [--format text|json|html|csv]\n"
+     "              [--claim \"43% reduction in anxiety among 280 adults over 8 weeks\"]\n"
+     "\n"
+     "One page a reviewer can check: the participant flow and the analysis populations\n"
+     "(and that they add up), baseline characteristics by arm, the reduction from --pre\n"
+     "to --post computed every defensible way (group-mean % reduction for completers,\n"
+     "BOCF, LOCF and the mixed model; mean and median individual % reduction;\n"
+     "responders; reliable improvement; remission; MCID), each with n and a 95% CI,\n"
+     "effect sizes, engagement and outcome, and the provenance of every number. The\n"
+     "run is recorded in analysis_runs. With --claim, says which definitions and\n"
+     "populations reproduce the claim (its figure at its own rounding, and the n, weeks,\n"
+     "population and arm it states) and which do not. See docs/report.md.\n"
+     "\n"
+     "  --claim TEXT         a headline claim to check\n"
+     "  --asof TIME          questionnaire statuses as of TIME (RFC 3339; default now)\n"
+     "  --pre W --post W     baseline and final weeks (default: first and last due)\n"
+     "  --arm-ref ARM        reference arm of comparisons (default: first alphabetically)\n"
+     "  --resamples N --seed S   bootstrap of the group-mean reduction (default 2000, 1)\n"
+     "  --session-cap MIN    session cap for engagement (default 60)\n"
+     "  --metric M           engagement measure for tertiles (default active_days)\n"
+     "  --output FILE        write to FILE instead of standard output\n"
+     "  --stylesheet URL     HTML: link this stylesheet (the rules of report/rep_html.c)\n"
+     "                       instead of embedding them, for pages served under a strict\n"
+     "                       Content-Security-Policy; by default the page is one file\n"},
     {"version", cli_version, "print the version", "attune version\n"},
 };
 
