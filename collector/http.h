@@ -197,9 +197,11 @@ struct http_server_config {
     const char *host;
     int port; /* 0: any free port, see http_server_port() */
     int threads;
-    int connection_timeout_s;
-    int connection_limit;            /* 0: libmicrohttpd's default */
-    size_t max_body_bytes;           /* default cap for routes with max_body 0 */
+    int connection_timeout_s;    /* idle connections, and the whole of a request's header */
+    int connection_limit;        /* open connections at once; 0: 1000 */
+    int ip_connection_limit;     /* of them from one client address; 0: no limit */
+    const char *ip_limit_exempt; /* an address the per-address limit spares (a proxy), or NULL */
+    size_t max_body_bytes;       /* default cap for routes with max_body 0 */
     const struct http_route *routes; /* borrowed, must outlive the server */
     size_t n_routes;
     http_authorize_fn authorize;

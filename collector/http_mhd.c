@@ -9,8 +9,18 @@
  * Threading: one accept thread deals connections out in turn to `threads`
  * single-threaded libmicrohttpd daemons (epoll), see struct http_server.
  * Handlers run on the daemons' threads and may block on PostgreSQL; slow or
- * idle clients do not hold a thread (epoll), and connection_timeout closes
- * them.
+ * idle clients do not hold a thread (epoll).
+ *
+ * Limits (docs/hardening.md): every open connection has a record (struct
+ * http_conn) from the moment it is accepted until libmicrohttpd closes it.
+ * The acceptor counts them: past connection_limit in all, or
+ * ip_connection_limit from one address, a new connection is answered 503 and
+ * closed at once. A watchdog thread closes connections that have spent
+ * connection_timeout seconds without delivering a complete request header —
+ * libmicrohttpd's own timeout only notices silence, so a client sending one
+ * byte a second would otherwise keep its connection for ever. Headers are
+ * bounded by the connection's memory (HTTP_CONNECTION_MEMORY); bodies by the
+ * route's cap.
  *
  * libmicrohttpd calls the access handler several times per request: once with
  * the headers, once per chunk of body, and once more at the end. The first
@@ -23,6 +33,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -43,6 +54,31 @@
 
 #define HTTP_MAX_WORKERS 256
 
+#define HTTP_DEFAULT_CONNECTIONS 1000
+#define HTTP_FD_RESERVE          256   /* descriptors kept for PostgreSQL, files, logs */
+#define HTTP_WATCH_MS            250   /* how often the watchdog looks */
+#define HTTP_PENDING_MAX_MS      60000 /* a handed-over connection never started: forgotten */
+
+/*
+ * One open connection. The acceptor makes it (pending) before handing the
+ * socket to a daemon; libmicrohttpd's NOTIFY_STARTED finds it by descriptor
+ * and makes it live, NOTIFY_CLOSED frees it — before libmicrohttpd closes the
+ * descriptor, so that the watchdog, which shuts live connections down under
+ * the same lock, never touches a descriptor that has been reused.
+ */
+struct http_conn {
+    struct http_conn *prev, *next;
+    int fd;
+    int live; /* started by libmicrohttpd */
+    int cut;  /* shut down by the watchdog */
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    long long accepted_ms;
+    /* Since when the connection waits for a request's header (accepted, or
+     * the last request completed); 0 while a request is being handled. */
+    atomic_llong idle_since_ms;
+};
+
 /*
  * One single-threaded libmicrohttpd daemon per worker, fed by one accept
  * thread that hands each new connection to the next daemon in turn. With
@@ -61,7 +97,17 @@ struct http_server {
     atomic_uint next_daemon;
     struct http_server_config config;
     atomic_long in_flight;
+    atomic_int stopping; /* http_server_stop() has begun: admit no new request */
     int port;
+    int connection_limit, ip_connection_limit;
+    long long header_timeout_ms;
+    pthread_mutex_t conns_lock; /* the list below, and shutting its sockets down */
+    struct http_conn *conns;
+    int n_conns;
+    pthread_t watchdog;
+    int watchdog_started;
+    atomic_int watching;
+    atomic_long refused_total, refused_ip, cut_slow; /* for the watchdog's log line */
 };
 
 struct http_ctx {
@@ -71,11 +117,19 @@ struct http_ctx {
     struct http_reply rep;
     char *body;
     size_t body_len, body_cap, max_body;
-    size_t discarded; /* bytes dropped after the cap was passed */
+    size_t discarded;       /* bytes dropped after the cap was passed */
+    struct http_conn *conn; /* the connection's record, or NULL */
     int responded;
     int status;
     struct timespec start;
 };
+
+static long long http_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Headers every response carries; see docs/api.md. The CSP is strict: pages
  * load scripts and styles from Attune itself only, and are never framed. */
@@ -204,8 +258,8 @@ static ssize_t http_stream_reader(void *cls, uint64_t pos, char *buf, size_t max
     return n;
 }
 
-static enum MHD_Result http_respond(struct http_ctx *ctx, struct MHD_Connection *conn,
-                                    const char *url, const char *method)
+/* Turns ctx->rep into a libmicrohttpd response and queues it. */
+static enum MHD_Result http_queue(struct http_ctx *ctx, struct MHD_Connection *conn)
 {
     struct http_server *s = ctx->server;
     struct MHD_Response *resp;
@@ -213,9 +267,6 @@ static enum MHD_Result http_respond(struct http_ctx *ctx, struct MHD_Connection 
     enum MHD_Result ret;
     int has_cache_control = 0;
 
-    http_fill_request(ctx, conn, url, method);
-    rep->arena = ctx->arena;
-    http_dispatch(s->config.routes, s->config.n_routes, s->config.authorize, &ctx->req, rep);
     ctx->responded = 1;
     if (rep->stream != NULL) {
         /* The stream context lives until the response is destroyed; the
@@ -248,10 +299,41 @@ static enum MHD_Result http_respond(struct http_ctx *ctx, struct MHD_Connection 
     }
     if (!has_cache_control)
         MHD_add_response_header(resp, "Cache-Control", "no-store");
+    /* While stopping, no connection is kept for another request. */
+    if (atomic_load(&s->stopping))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     ctx->status = rep->status;
     ret = MHD_queue_response(conn, (unsigned int)rep->status, resp);
     MHD_destroy_response(resp);
     return ret;
+}
+
+static enum MHD_Result http_respond(struct http_ctx *ctx, struct MHD_Connection *conn,
+                                    const char *url, const char *method)
+{
+    struct http_server *s = ctx->server;
+
+    http_fill_request(ctx, conn, url, method);
+    ctx->rep.arena = ctx->arena;
+    http_dispatch(s->config.routes, s->config.n_routes, s->config.authorize, &ctx->req, &ctx->rep);
+    return http_queue(ctx, conn);
+}
+
+/*
+ * A request that arrives once the server is stopping (on a kept-alive
+ * connection) is not started: 503 with Retry-After, and the connection is
+ * closed. So the requests in flight when the stop began are exactly the ones
+ * the grace period waits for, and a busy client cannot keep the server alive.
+ */
+static enum MHD_Result http_refuse_stopping(struct http_ctx *ctx, struct MHD_Connection *conn,
+                                            const char *url, const char *method)
+{
+    http_fill_request(ctx, conn, url, method);
+    ctx->rep.arena = ctx->arena;
+    http_problem(&ctx->rep, 503, "shutting-down", NULL, NULL,
+                 "The server is restarting; nothing was done. Please try again.");
+    http_reply_header(&ctx->rep, "Retry-After", "1");
+    return http_queue(ctx, conn);
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -273,10 +355,20 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         ctx->server = s;
         ctx->arena = arena_new();
         clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+        {
+            const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+            ctx->conn = ci != NULL ? ci->socket_context : NULL;
+            if (ctx->conn != NULL)
+                atomic_store(&ctx->conn->idle_since_ms, 0); /* a header came in */
+        }
+        /* Counted before `stopping` is read: see http_server_stop(). */
         atomic_fetch_add(&s->in_flight, 1);
         *con_cls = ctx;
         if (ctx->arena == NULL)
             return MHD_NO;
+        if (atomic_load(&s->stopping))
+            return http_refuse_stopping(ctx, conn, url, method);
         route = http_route_find(s->config.routes, s->config.n_routes, method, url, &path_known);
         ctx->max_body =
             (route != NULL && route->max_body != 0) ? route->max_body : s->config.max_body_bytes;
@@ -357,6 +449,8 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
               ctx->status, ms, ctx->body_len, ctx->req.request_id ? ctx->req.request_id : "-",
               ctx->req.remote_addr ? ctx->req.remote_addr : "-",
               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " completed=false");
+    if (ctx->conn != NULL)
+        atomic_store(&ctx->conn->idle_since_ms, http_now_ms());
     json_decref(ctx->req.json);
     http_reply_clear(&ctx->rep);
     free(ctx->body);
@@ -379,7 +473,157 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
     log_event(LOG_WARN, "http.mhd", "message=%s", log_quote(q, sizeof q, msg));
 }
 
-/* Accepts connections and deals them out to the daemons in turn. */
+/* ------------------------------------------------------------ connections */
+
+static int http_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET)
+        return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+                      &((const struct sockaddr_in *)b)->sin_addr, sizeof(struct in_addr)) == 0;
+    if (a->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+    return 0;
+}
+
+static int http_ip_exempt(const struct http_server *s, const struct sockaddr_storage *addr)
+{
+    char buf[INET6_ADDRSTRLEN] = "";
+
+    if (s->config.ip_limit_exempt == NULL)
+        return 0;
+    if (addr->ss_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, buf, sizeof buf);
+    else if (addr->ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, buf, sizeof buf);
+    return strcmp(buf, s->config.ip_limit_exempt) == 0;
+}
+
+static void http_conn_unlink(struct http_server *s, struct http_conn *c)
+{
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    s->n_conns--;
+}
+
+/* Answers a connection over a limit without reading from it, and closes it. */
+static void http_refuse_socket(int fd)
+{
+#define HTTP_REFUSE_BODY                                                                           \
+    "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,"                  \
+    "\"code\":\"too-many-connections\",\"detail\":\"The server has too many open connections; "    \
+    "please try again.\"}"
+    static const char reply[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                                "Content-Type: application/problem+json\r\n"
+                                "Retry-After: 5\r\n"
+                                "Connection: close\r\n"
+                                "Cache-Control: no-store\r\n"
+                                "Content-Length: %zu\r\n\r\n" HTTP_REFUSE_BODY;
+    char buf[sizeof reply + 16];
+    int n = snprintf(buf, sizeof buf, reply, sizeof HTTP_REFUSE_BODY - 1);
+
+    if (n > 0)
+        (void)send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    shutdown(fd, SHUT_WR);
+    close(fd);
+#undef HTTP_REFUSE_BODY
+}
+
+/* libmicrohttpd's connection notifications: see struct http_conn. */
+static void http_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                                   enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *s = cls;
+    struct http_conn *c;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = NULL;
+        if (ci == NULL)
+            return;
+        pthread_mutex_lock(&s->conns_lock);
+        /* The newest pending record of this descriptor (the list is newest first). */
+        for (c = s->conns; c != NULL; c = c->next)
+            if (!c->live && c->fd == ci->connect_fd)
+                break;
+        if (c != NULL) {
+            c->live = 1;
+            atomic_store(&c->idle_since_ms, http_now_ms());
+            *socket_context = c;
+        }
+        pthread_mutex_unlock(&s->conns_lock);
+        return;
+    }
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED && (c = *socket_context) != NULL) {
+        pthread_mutex_lock(&s->conns_lock);
+        http_conn_unlink(s, c);
+        pthread_mutex_unlock(&s->conns_lock);
+        free(c);
+        *socket_context = NULL;
+    }
+}
+
+/*
+ * The watchdog: shuts down live connections that have waited longer than
+ * connection_timeout for a complete request header (libmicrohttpd then sees
+ * the socket closed and closes the connection), and forgets pending records
+ * libmicrohttpd never started. Logs what it and the acceptor refused.
+ */
+static void *http_watchdog(void *arg)
+{
+    struct http_server *s = arg;
+    long refused = 0, refused_ip = 0, cut = 0;
+
+    while (atomic_load(&s->watching)) {
+        struct timespec tick = {0, HTTP_WATCH_MS * 1000000L};
+        long long now;
+        int n_cut = 0;
+        long r, ri, k;
+
+        nanosleep(&tick, NULL);
+        now = http_now_ms();
+        pthread_mutex_lock(&s->conns_lock);
+        for (struct http_conn *c = s->conns, *next; c != NULL; c = next) {
+            long long idle = atomic_load(&c->idle_since_ms);
+            next = c->next;
+            if (!c->live) {
+                if (now - c->accepted_ms > HTTP_PENDING_MAX_MS) {
+                    http_conn_unlink(s, c);
+                    free(c);
+                }
+            } else if (!c->cut && idle != 0 && now - idle > s->header_timeout_ms) {
+                shutdown(c->fd, SHUT_RDWR);
+                c->cut = 1;
+                n_cut++;
+            }
+        }
+        pthread_mutex_unlock(&s->conns_lock);
+        atomic_fetch_add(&s->cut_slow, n_cut);
+        r = atomic_load(&s->refused_total);
+        ri = atomic_load(&s->refused_ip);
+        k = atomic_load(&s->cut_slow);
+        if (r != refused || ri != refused_ip || k != cut) {
+            log_event(LOG_WARN, "http.limits",
+                      "refused_connection_limit=%ld refused_ip_limit=%ld closed_slow=%ld "
+                      "connection_limit=%d ip_connection_limit=%d timeout_s=%lld",
+                      r - refused, ri - refused_ip, k - cut, s->connection_limit,
+                      s->ip_connection_limit, s->header_timeout_ms / 1000);
+            refused = r;
+            refused_ip = ri;
+            cut = k;
+        }
+    }
+    return NULL;
+}
+
+/* Accepts connections, applies the limits, and deals them out to the daemons in turn. */
 static void *http_acceptor(void *arg)
 {
     struct http_server *s = arg;
@@ -388,6 +632,8 @@ static void *http_acceptor(void *arg)
         struct sockaddr_storage addr;
         socklen_t len = sizeof addr;
         int fd = accept4(s->listen_fd, (struct sockaddr *)&addr, &len, SOCK_CLOEXEC);
+        struct http_conn *c;
+        int over = 0;
         unsigned i;
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -401,11 +647,83 @@ static void *http_acceptor(void *arg)
             close(fd);
             break;
         }
+        if ((c = calloc(1, sizeof *c)) == NULL) {
+            http_refuse_socket(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->addr = addr;
+        c->addr_len = len;
+        c->accepted_ms = http_now_ms();
+        atomic_init(&c->idle_since_ms, c->accepted_ms);
+        pthread_mutex_lock(&s->conns_lock);
+        if (s->n_conns >= s->connection_limit) {
+            over = 1;
+        } else if (s->ip_connection_limit > 0 && !http_ip_exempt(s, &addr)) {
+            int same = 0;
+            for (struct http_conn *o = s->conns; o != NULL && same < s->ip_connection_limit;
+                 o = o->next)
+                same += http_same_ip(&o->addr, &addr);
+            over = same >= s->ip_connection_limit ? 2 : 0;
+        }
+        if (!over) {
+            c->next = s->conns;
+            if (s->conns != NULL)
+                s->conns->prev = c;
+            s->conns = c;
+            s->n_conns++;
+        }
+        pthread_mutex_unlock(&s->conns_lock);
+        if (over) {
+            atomic_fetch_add(over == 1 ? &s->refused_total : &s->refused_ip, 1);
+            free(c);
+            http_refuse_socket(fd);
+            continue;
+        }
         i = atomic_fetch_add(&s->next_daemon, 1) % (unsigned)s->n_daemons;
-        /* On failure libmicrohttpd closes the socket itself. */
-        MHD_add_connection(s->daemons[i], fd, (struct sockaddr *)&addr, len);
+        /* On failure libmicrohttpd closes the socket itself, before starting
+         * it: the record, made by this thread alone, is still pending. */
+        if (MHD_add_connection(s->daemons[i], fd, (struct sockaddr *)&addr, len) != MHD_YES) {
+            pthread_mutex_lock(&s->conns_lock);
+            for (struct http_conn *o = s->conns; o != NULL; o = o->next) {
+                if (o == c && !c->live) {
+                    http_conn_unlink(s, c);
+                    free(c);
+                    break;
+                }
+            }
+            pthread_mutex_unlock(&s->conns_lock);
+        }
     }
     return NULL;
+}
+
+/*
+ * Enough descriptors for the connection limit: the soft limit is raised to
+ * the hard one; if that is still short, the connection limit is lowered to
+ * fit (and logged), so that accept() never fails for want of descriptors
+ * while PostgreSQL connections and files still open.
+ */
+static int http_fit_descriptors(int wanted)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return wanted;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+        struct rlimit raised = rl;
+        raised.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            rl = raised;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)wanted + HTTP_FD_RESERVE > rl.rlim_cur) {
+        int fit = rl.rlim_cur > HTTP_FD_RESERVE + 16 ? (int)(rl.rlim_cur - HTTP_FD_RESERVE) : 16;
+        log_event(LOG_WARN, "http.limits",
+                  "connection_limit=%d lowered_to=%d open_files_limit=%llu", wanted, fit,
+                  (unsigned long long)rl.rlim_cur);
+        return fit;
+    }
+    return wanted;
 }
 
 /* The listening socket: bound, listening, its port read back. */
@@ -448,8 +766,21 @@ static void http_server_free(struct http_server *s)
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     s->listen_fd = -1;
+    if (s->watchdog_started) {
+        atomic_store(&s->watching, 0);
+        pthread_join(s->watchdog, NULL);
+        s->watchdog_started = 0;
+    }
+    /* Stopping a daemon closes its connections (NOTIFY_CLOSED frees their
+     * records); what is left was pending. */
     for (int i = 0; i < s->n_daemons; i++)
         MHD_stop_daemon(s->daemons[i]);
+    while (s->conns != NULL) {
+        struct http_conn *c = s->conns;
+        http_conn_unlink(s, c);
+        free(c);
+    }
+    pthread_mutex_destroy(&s->conns_lock);
     free(s);
 }
 
@@ -479,7 +810,18 @@ int http_server_start(const struct http_server_config *config, struct http_serve
     }
     s->config = *config;
     s->listen_fd = -1;
+    pthread_mutex_init(&s->conns_lock, NULL);
+    s->connection_limit = http_fit_descriptors(
+        config->connection_limit > 0 ? config->connection_limit : HTTP_DEFAULT_CONNECTIONS);
+    s->ip_connection_limit = config->ip_connection_limit > 0 ? config->ip_connection_limit : 0;
+    s->header_timeout_ms =
+        (long long)(config->connection_timeout_s > 0 ? config->connection_timeout_s : 30) * 1000;
+    atomic_init(&s->watching, 1);
+    atomic_init(&s->refused_total, 0);
+    atomic_init(&s->refused_ip, 0);
+    atomic_init(&s->cut_slow, 0);
     atomic_init(&s->in_flight, 0);
+    atomic_init(&s->stopping, 0);
     atomic_init(&s->accepting, 1);
     atomic_init(&s->next_daemon, 0);
     rc = http_listen(s, ai, e);
@@ -511,10 +853,9 @@ int http_server_start(const struct http_server_config *config, struct http_serve
             (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)config->tls_cert_pem};
         tls_options[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     }
-    per_daemon = (unsigned int)(config->connection_limit > 0 ? config->connection_limit : 1000) /
-                 (unsigned int)config->threads;
-    if (per_daemon < 4)
-        per_daemon = 4;
+    /* The acceptor enforces the limits; a daemon must never refuse what it
+     * was handed, whichever daemon the connections land on. */
+    per_daemon = (unsigned int)s->connection_limit;
     for (int i = 0; i < config->threads; i++) {
         s->daemons[i] = MHD_start_daemon(
             flags, 0, NULL, NULL, http_access, s,
@@ -522,8 +863,8 @@ int http_server_start(const struct http_server_config *config, struct http_serve
             MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
             (unsigned int)config->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT, per_daemon,
-            MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_ARRAY, tls_options,
-            MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+            http_notify_connection, s, MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
         if (s->daemons[i] == NULL) {
             http_server_free(s);
             err_set(e, HTTP_ESTART, "could not start the HTTP workers on %s:%d", config->host,
@@ -535,6 +876,11 @@ int http_server_start(const struct http_server_config *config, struct http_serve
         }
         s->n_daemons++;
     }
+    if (pthread_create(&s->watchdog, NULL, http_watchdog, s) != 0) {
+        http_server_free(s);
+        return err_set(e, HTTP_ESTART, "could not start the connection watchdog");
+    }
+    s->watchdog_started = 1;
     if (pthread_create(&s->acceptor, NULL, http_acceptor, s) != 0) {
         http_server_free(s);
         return err_set(e, HTTP_ESTART, "could not start the accept thread");
@@ -561,7 +907,11 @@ void http_server_stop(struct http_server *server, int grace_s)
 
     if (server == NULL)
         return;
-    /* Stop accepting; requests already read keep going. */
+    /* From here no new request starts (http_access() counts a request in
+     * in_flight before it reads `stopping`, so each one either is counted
+     * below or is refused); then stop accepting; requests already started
+     * keep going. */
+    atomic_store(&server->stopping, 1);
     if (server->acceptor_started) {
         atomic_store(&server->accepting, 0);
         shutdown(server->listen_fd, SHUT_RDWR);

@@ -212,7 +212,9 @@ int col_serve(const struct cfg *cfg, struct err *e)
     hcfg.port = cfg->listen_port;
     hcfg.threads = cfg->threads;
     hcfg.connection_timeout_s = cfg->connection_timeout_s;
-    hcfg.connection_limit = 0;
+    hcfg.connection_limit = cfg->connection_limit;
+    hcfg.ip_connection_limit = cfg->ip_connection_limit;
+    hcfg.ip_limit_exempt = cfg->trusted_proxy;
     hcfg.max_body_bytes = cfg->max_body_bytes;
     hcfg.routes = routes;
     hcfg.authorize = acc_authorize;

@@ -30,7 +30,7 @@ enum cfg_origin {
 };
 
 /* Number of rows in the settings table; checked by a static assertion. */
-#define CFG_NKEYS 27
+#define CFG_NKEYS 29
 
 struct cfg {
     char *database_url; /* NULL: the embedded private cluster */
@@ -40,7 +40,9 @@ struct cfg {
     int threads;           /* HTTP worker threads */
     int db_pool_size;      /* PostgreSQL connections; 0 = one per worker thread */
     size_t max_body_bytes; /* default cap on a request body */
-    int connection_timeout_s;
+    int connection_timeout_s;    /* idle connections, and the whole of a request's header */
+    int connection_limit;        /* open HTTP connections at once */
+    int ip_connection_limit; /* of them from one client address; 0 = no such limit */
     int shutdown_grace_s; /* how long SIGTERM waits for requests in flight */
     enum log_level log_level;
     char *data_dir; /* root of sql/, instruments/, dashboards/ */
