@@ -109,6 +109,19 @@ for n in $sizes; do
   fi
 done
 
+# One line per size for bench/run.py's table (make bench): Attune's whole
+# command against R's computation alone (start-up and loading excluded), medians.
+for n in $sizes; do
+  a=${att[$n]}
+  if [ "$have_r" = 1 ]; then
+    printf 'RESULT\tanalysis\tpre/post effect size + %s-resample bootstrap, %s participants\t%.3f\ts\t%.3f (R compute)\t%.1fx faster\n' \
+      "$resamples" "$n" "$a" "${rcomp[$n]}" "$(echo "${rcomp[$n]} / $a" | bc -l)"
+  else
+    printf 'RESULT\tanalysis\tpre/post effect size + %s-resample bootstrap, %s participants\t%.3f\ts\t-\t-\n' \
+      "$resamples" "$n" "$a"
+  fi
+done
+
 echo
 if [ -n "${att[280]:-}" ]; then
   ms=$(echo "${att[280]} * 1000" | bc -l)

@@ -156,6 +156,26 @@ void col_submit_clear(struct col_submit *s);
 /* Sends a col_submit as a reply (record or problem+json). */
 void col_submit_reply(struct col_submit *s, struct http_reply *rep);
 
+/* ---- the web form ---- */
+
+/* A question of the web form that needs asking again, and why (arena text). */
+struct col_item_error {
+    int has;
+    const char *text;
+};
+
+/*
+ * The answers of a posted web form (req->form, one field per item id) as the
+ * object a submission carries, into `answers` (a new object the caller
+ * owns); for each question not answered, or answered with something that is
+ * not a number, errs[i] (an array of def->n_items, zeroed) gets a kind
+ * message in req->arena. Returns the number of such questions. Pure: the
+ * instruments engine judges the values afterwards (col_answers_score), and
+ * tests/fuzz/fuzz_form_answers.c drives it with arbitrary bodies.
+ */
+size_t col_form_answers(const struct http_request *req, const struct ins_definition *def,
+                        json_t *answers, struct col_item_error *errs);
+
 /* ---- replies shared by the handlers ---- */
 
 /* 503 with Retry-After for an unavailable database, 500 otherwise. */

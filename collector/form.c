@@ -253,11 +253,6 @@ static int col_form_load(struct http_request *req, struct col_form_ctx *c, struc
 }
 
 /* The message shown beside a question, from the engine's problem message. */
-struct col_item_error {
-    int has;
-    const char *text;
-};
-
 static void col_form_render(struct http_reply *rep, int status, struct col_app *app,
                             const char *token, const struct col_form_ctx *c, size_t which,
                             const struct ins_definition *def, const char *rid,
@@ -377,6 +372,42 @@ static int col_item_asked(const struct ins_definition *def, size_t i)
             if (def->scores[s].items[k] == i)
                 return 1;
     return 0;
+}
+
+size_t col_form_answers(const struct http_request *req, const struct ins_definition *def,
+                        json_t *answers, struct col_item_error *errs)
+{
+    size_t n_errors = 0;
+
+    /* The form asks for every question that counts towards a score (the
+     * participant is right there; the missing-item rule is for data that
+     * arrive incomplete); values are passed to the engine as given, so it
+     * judges them. */
+    for (size_t i = 0; i < def->n_items; i++) {
+        const char *v = http_form(req, def->items[i].id);
+        char *end;
+        double x;
+        if ((v == NULL || *v == '\0') && !col_item_asked(def, i))
+            continue;
+        if (v == NULL || *v == '\0') {
+            errs[i].has = 1;
+            errs[i].text = arena_printf(req->arena, "Please answer question %zu.", i + 1);
+            n_errors++;
+            continue;
+        }
+        x = strtod(v, &end);
+        if (*end != '\0' || end == v) {
+            errs[i].has = 1;
+            errs[i].text = arena_printf(req->arena,
+                                        "Please choose one of the answers to "
+                                        "question %zu.",
+                                        i + 1);
+            n_errors++;
+            continue;
+        }
+        json_object_set_new(answers, def->items[i].id, json_real(x));
+    }
+    return n_errors;
 }
 
 static void col_uuid_new(char out[37])
@@ -540,34 +571,12 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
         return;
     errs = arena_calloc(req->arena, def->n_items, sizeof *errs);
     answers = json_object();
-    /* The form asks for every question that counts towards a score (the
-     * participant is right there; the missing-item rule is for data that
-     * arrive incomplete); values are passed to the engine as given, so it
-     * judges them. */
-    for (size_t i = 0; i < def->n_items; i++) {
-        const char *v = http_form(req, def->items[i].id);
-        char *end;
-        double x;
-        if ((v == NULL || *v == '\0') && !col_item_asked(def, i))
-            continue;
-        if (v == NULL || *v == '\0') {
-            errs[i].has = 1;
-            errs[i].text = arena_printf(req->arena, "Please answer question %zu.", i + 1);
-            n_errors++;
-            continue;
-        }
-        x = strtod(v, &end);
-        if (*end != '\0' || end == v) {
-            errs[i].has = 1;
-            errs[i].text = arena_printf(req->arena,
-                                        "Please choose one of the answers to "
-                                        "question %zu.",
-                                        i + 1);
-            n_errors++;
-            continue;
-        }
-        json_object_set_new(answers, def->items[i].id, json_real(x));
+    if (errs == NULL || answers == NULL) {
+        json_decref(answers);
+        http_problem(rep, 500, "internal", NULL, NULL, "Out of memory.");
+        return;
     }
+    n_errors = col_form_answers(req, def, answers, errs);
     col_time_format(col_time_now(), completed);
     body = json_pack("{s:s, s:s, s:o, s:s}", "id", rid, "instrument", def->id, "answers", answers,
                      "completed_at", completed);

@@ -2,6 +2,7 @@
  * http_reply.c — filling struct http_reply: JSON, bytes, problem+json, headers.
  */
 #include "http.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,6 +75,7 @@ void http_problem(struct http_reply *rep, int status, const char *code, const ch
         va_start(ap, detail_fmt);
         vsnprintf(detail, sizeof detail, detail_fmt, ap);
         va_end(ap);
+        utf8_sanitize(detail); /* it may quote a path or a value */
     }
     snprintf(type, sizeof type, "urn:attune:problem:%s", code);
     body = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title",

@@ -13,15 +13,23 @@
 
 #include <sodium.h>
 
+#include "utf8.h"
+
 void col_error_add(json_t *errors, const char *pointer, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
 
+    char ptr[512];
+
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", pointer, "message", msg));
+    /* Both quote the input, maybe cut mid-character: a string jansson
+     * refuses would drop the problem, and with it the refusal. */
+    snprintf(ptr, sizeof ptr, "%s", pointer);
+    json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", utf8_sanitize(ptr), "message",
+                                            utf8_sanitize(msg)));
 }
 
 /* Reads exactly n digits. */

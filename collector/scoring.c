@@ -35,18 +35,25 @@ size_t col_answers_score(const struct ins_definition *def, json_t *answers, cons
 
     memset(out, 0, sizeof *out);
     err_clear(&e);
-    ins_problems_clear(p);
     if (p == NULL) {
         json_array_append_new(
             errors, json_pack("{s:s, s:s}", "pointer", prefix, "message", "out of memory"));
         return 1;
     }
+    ins_problems_clear(p);
     rc = ins_answers_from_json(def, answers, &a, p, &e);
     if (rc == INS_EANSWERS) {
         json_t *list = ins_problems_to_json(p, prefix);
         n = json_array_size(list);
         json_array_extend(errors, list);
         json_decref(list);
+        /* Refused answers stay refused, even if their description failed
+         * (out of memory): never fall through to storing them. */
+        if (n == 0) {
+            json_array_append_new(errors, json_pack("{s:s, s:s}", "pointer", prefix, "message",
+                                                    "the answers are not valid"));
+            n = 1;
+        }
         goto out;
     }
     if (rc != 0 || ins_score(a, &r, &e) != 0) {

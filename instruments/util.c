@@ -15,6 +15,8 @@
 
 #include <sodium.h>
 
+#include "utf8.h"
+
 static int ins_is_lower_alnum(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -242,16 +244,26 @@ json_t *ins_problems_to_json(const struct ins_problems *p, const char *prefix)
         return NULL;
     for (size_t i = 0; p != NULL && i < p->n; i++) {
         const struct ins_problem *pr = &p->items[i];
-        char ptr[512];
+        char ptr[512], message[sizeof pr->message], detail[sizeof pr->detail],
+            item[sizeof pr->item_id];
         json_t *o;
 
+        /* The texts quote the input, cut to fit: make them valid UTF-8, or
+         * jansson would refuse them and the problem would be lost. */
         snprintf(ptr, sizeof ptr, "%s%s", prefix ? prefix : "", pr->pointer);
+        snprintf(message, sizeof message, "%s", pr->message);
+        snprintf(detail, sizeof detail, "%s", pr->detail);
+        snprintf(item, sizeof item, "%s", pr->item_id);
+        utf8_sanitize(ptr);
+        utf8_sanitize(message);
+        utf8_sanitize(detail);
+        utf8_sanitize(item);
         o = json_pack("{s:s, s:s, s:s}", "pointer", ptr, "code", ins_problem_code_name(pr->code),
-                      "message", pr->message);
+                      "message", message);
         if (o == NULL)
             goto fail;
-        if ((pr->item_id[0] && json_object_set_new(o, "item", json_string(pr->item_id)) != 0) ||
-            (pr->detail[0] && json_object_set_new(o, "detail", json_string(pr->detail)) != 0) ||
+        if ((item[0] && json_object_set_new(o, "item", json_string(item)) != 0) ||
+            (detail[0] && json_object_set_new(o, "detail", json_string(detail)) != 0) ||
             json_array_append_new(arr, o) != 0) {
             json_decref(o);
             goto fail;

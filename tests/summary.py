@@ -6,7 +6,9 @@ Every test executable speaks TAP; this reads each one's stdout from
 meson-logs/testlog.json and counts "ok" / "not ok" lines ("# SKIP" counts as
 skipped). An executable that failed without a failing TAP line (a crash, a
 timeout, a missing plan) counts as one failure, so nothing can pass by dying
-quietly. Usage: summary.py BUILD_DIR [BUILD_DIR ...]
+quietly. Usage: summary.py BUILD_DIR[:LOG] [BUILD_DIR[:LOG] ...], where LOG is
+the log's name in meson-logs (default testlog.json; a run with --wrapper
+valgrind writes testlog-valgrind.json).
 """
 import json
 import os
@@ -16,12 +18,13 @@ import sys
 TAP_LINE = re.compile(r'^(not ok|ok)\b(?:\s+\d+)?\s*(?:-\s*)?(.*)$')
 
 
-def count(build_dir):
+def count(spec):
+    build_dir, _, log = spec.partition(':')
     passed = failed = skipped = 0
     failures = []
-    path = os.path.join(build_dir, 'meson-logs', 'testlog.json')
+    path = os.path.join(build_dir, 'meson-logs', log or 'testlog.json')
     if not os.path.exists(path):
-        return 0, 1, 0, ['%s: no test log (did the tests run?)' % build_dir]
+        return 0, 1, 0, ['%s: no test log %s (did the tests run?)' % (build_dir, path)]
     with open(path, encoding='utf-8') as f:
         for line in f:
             entry = json.loads(line)
@@ -38,10 +41,10 @@ def count(build_dir):
                     p += 1
                 else:
                     fl += 1
-                    failures.append('%s: %s: %s' % (build_dir, name, desc))
+                    failures.append('%s: %s: %s' % (spec, name, desc))
             if entry['result'] not in ('OK', 'SKIP', 'EXPECTEDFAIL') and fl == 0:
                 fl += 1
-                failures.append('%s: %s: %s (exit %s)' % (build_dir, name, entry['result'],
+                failures.append('%s: %s: %s (exit %s)' % (spec, name, entry['result'],
                                                           entry.get('returncode')))
             passed += p
             failed += fl

@@ -10,7 +10,7 @@ set -euo pipefail
 build_pkgs=(meson ninja-build pkg-config gcc libc6-dev
             libmicrohttpd-dev libjansson-dev libpq-dev libgsl-dev libsodium-dev libcsv-dev
             postgresql python3 passwd util-linux)
-test_pkgs=(python3-psycopg2 chromium)
+test_pkgs=(python3-psycopg2 chromium valgrind)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 # R and the packages the benchmarks compare against (optional for the suite).
 bench_pkgs=(r-base-core r-cran-lme4 r-cran-effectsize r-cran-boot r-cran-psych r-cran-jsonlite)

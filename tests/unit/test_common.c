@@ -8,6 +8,7 @@
 #include "err.h"
 #include "log.h"
 #include "tap.h"
+#include "utf8.h"
 
 static void test_log_quote(void)
 {
@@ -63,10 +64,32 @@ static void test_err(void)
     is_int(err_set(NULL, -2, "ignored"), -2, "NULL record still returns the code");
 }
 
+static void test_utf8(void)
+{
+    char cut[] = "caf\xc3";    /* é cut after its first byte */
+    char cut3[] = "x\xe2\x82"; /* € cut after two bytes */
+    char bad[] = "a\xff"
+                 "b\xc0\xaf"
+                 "c"; /* a stray byte; an overlong '/' */
+    char sur[] = "\xed\xa0\x80"
+                 "d"; /* a UTF-16 surrogate */
+    char fine[] = "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 ok";
+
+    is_str(utf8_sanitize(cut), "caf", "a character cut at the end is dropped");
+    is_str(utf8_sanitize(cut3), "x", "a three-byte character cut after two bytes is dropped");
+    is_str(utf8_sanitize(bad), "a?b??c", "stray and overlong bytes become '?'");
+    is_str(utf8_sanitize(sur), "???d", "surrogates are not UTF-8");
+    is_str(utf8_sanitize(fine), "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 ok",
+           "valid text is left alone");
+    is_int(utf8_valid_prefix("ab\xc3\xa9\xc3", 5), 4, "the valid prefix stops before a cut");
+    is_int(utf8_valid_prefix("\xf4\x90\x80\x80", 4), 0, "nothing above U+10FFFF");
+}
+
 int main(void)
 {
     test_log_quote();
     test_arena();
     test_err();
+    test_utf8();
     return tap_done();
 }

@@ -241,6 +241,48 @@ static void test_scoring(void)
        "each named under /answers");
     col_scored_clear(&sc);
     json_decref(answers);
+
+    /* Regression (found by tests/fuzz/fuzz_submission.c): an unknown item
+     * with a long name of multi-byte characters. The problem's message
+     * quotes the name, cut to fit its buffer inside a character; the text was
+     * not UTF-8, jansson refused it, the whole list of problems was lost — and
+     * with no problem left the answers were taken as valid, unscored (over
+     * HTTP a later encoding failure then gave 500; test_hostile.py). Two
+     * names, so that one of them is cut mid-character whatever the buffer's
+     * size. */
+    {
+        char body[2048];
+        size_t used = (size_t)snprintf(body, sizeof body, "{\"phq9_1\":1,\"x");
+        size_t before = json_array_size(errors);
+        for (int k = 0; k < 2; k++) {
+            for (int i = 0; i < 300; i++)
+                used += (size_t)snprintf(body + used, sizeof body - used, "\xc3\xa9");
+            used += (size_t)snprintf(body + used, sizeof body - used, "%s",
+                                     k == 0 ? "\":1,\"xy" : "\":2}");
+        }
+        answers = J(body);
+        ok(col_answers_score(def, answers, "/answers", errors, &sc) >= 2,
+           "unknown items with long multi-byte names are still refused");
+        ok(json_array_size(errors) >= before + 2 &&
+               json_string_value(json_object_get(json_array_get(errors, before), "pointer")) &&
+               json_string_value(json_object_get(json_array_get(errors, before), "message")),
+           "and their problems are listed with pointers and messages");
+        col_scored_clear(&sc);
+        json_decref(answers);
+    }
+    {
+        char key[200], body[300];
+        struct col_submission sub;
+        size_t before = json_array_size(errors);
+        memset(key, 'k', sizeof key);
+        memcpy(key + 99, "\xc3\xa9", 3); /* the field name is quoted cut to 100 bytes */
+        snprintf(body, sizeof body, "{\"%s\":1}", key);
+        answers = J(body);
+        ok(col_submission_parse(answers, 1772362800000000LL, &sub, errors) >= 5 &&
+               json_array_size(errors) >= before + 5,
+           "an unknown field with a long multi-byte name is named, with the four missing");
+        json_decref(answers);
+    }
     ins_definition_free(def);
     json_decref(errors);
 }

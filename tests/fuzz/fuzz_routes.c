@@ -1,0 +1,235 @@
+/*
+ * fuzz_routes.c — the real route tables of `attune serve` (the collector's
+ * and the access module's, as col_serve() gathers them; add the dashboards'
+ * when they are merged) under hostile request lines: method, path with
+ * percent-escapes, query string, headers and body. Handlers and the
+ * authorisation hook are stubs, so no database is needed: what is fuzzed is
+ * what runs before them — splitting the request target as libmicrohttpd
+ * does (path unescaped, query arguments with '+' and %XX decoded), route
+ * matching with {param} and * segments, 404 / 405 with Allow, the body cap,
+ * content types, the JSON and form parsers — and what the handlers read
+ * (path parameters, query arguments, the log path).
+ *
+ * Input: "METHOD TARGET\n", header lines "name: value\n", a blank line, the
+ * body. The first byte of the method decides whether the stub hook lets
+ * routes that need authorisation through.
+ *
+ * Checks: a status in 100..599; JSON replies parse; a matched route's
+ * parameters are non-empty, hold no '/', and a * parameter never climbs
+ * (".."); a path holding a token is logged as the route's pattern.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "col_int.h"
+
+#define FUZZ_MAX_HEADERS 32
+#define FUZZ_MAX_QUERY   100 /* as http_mhd.c */
+
+static struct http_route *fuzz_routes;
+static size_t fuzz_n_routes;
+static int fuzz_allow;
+
+/* The stub handler: reads what handlers read, and answers it as JSON. */
+static void fuzz_handler(struct http_request *req, struct http_reply *rep)
+{
+    json_t *o = json_object(), *params = json_object(), *query = json_object();
+    const char *logged = http_log_path(req);
+
+    for (size_t i = 0; i < req->n_path_params; i++) {
+        const struct http_pair *p = &req->path_params[i];
+        if (p->value == NULL || p->value[0] == '\0')
+            abort();
+        if (strcmp(p->name, "*") == 0 ? strstr(p->value, "..") != NULL
+                                      : strchr(p->value, '/') != NULL)
+            abort();
+        json_object_set_new(params, p->name, json_stringn(p->value, strlen(p->value)));
+    }
+    if (http_path_param(req, "token") != NULL && strcmp(logged, req->route->pattern) != 0)
+        abort();
+    for (size_t i = 0; i < req->n_query; i++)
+        json_object_set_new(query, req->query[i].name,
+                            json_stringn(req->query[i].value, strlen(req->query[i].value)));
+    /* Every query argument a real handler reads. */
+    static const char *const names[] = {"version", "q",      "next",   "since", "until",
+                                        "actor",   "action", "target", "study", "limit",
+                                        "offset",  "format", "arm",    "from",  "to"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        (void)http_query(req, names[i]);
+    json_object_set_new(o, "params", params);
+    json_object_set_new(o, "query", query);
+    json_object_set_new(o, "form", json_integer((json_int_t)req->n_form));
+    http_reply_json(rep, 200, o);
+}
+
+static int fuzz_authorize(struct http_request *req, struct http_reply *rep)
+{
+    if (fuzz_allow)
+        return 0;
+    (void)req;
+    http_problem(rep, 401, "unauthenticated", NULL, NULL, "Sign in first.");
+    return 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    const struct {
+        const struct http_route *routes;
+        size_t n;
+    } tables[] = {
+        {col_health_routes, col_health_routes_count},
+        {col_participant_routes, col_participant_routes_count},
+        {col_form_routes, col_form_routes_count},
+        {col_fhir_routes, col_fhir_routes_count},
+        {acc_routes, acc_routes_count},
+        {col_static_routes, col_static_routes_count},
+    };
+    (void)argc;
+    (void)argv;
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
+        fuzz_n_routes += tables[i].n;
+    fuzz_routes = calloc(fuzz_n_routes, sizeof *fuzz_routes);
+    if (fuzz_routes == NULL)
+        abort();
+    for (size_t i = 0, at = 0; i < sizeof tables / sizeof tables[0]; i++)
+        for (size_t k = 0; k < tables[i].n; k++, at++) {
+            fuzz_routes[at] = tables[i].routes[k];
+            fuzz_routes[at].handler = fuzz_handler;
+        }
+    return 0;
+}
+
+static int fuzz_hex(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* libmicrohttpd's unescaping: %XX where valid, the rest as is; '+' too for
+ * query arguments. In place; stops at NUL. */
+static void fuzz_unescape(char *s, int plus)
+{
+    char *w = s;
+
+    for (char *r = s; *r; r++) {
+        if (plus && *r == '+') {
+            *w++ = ' ';
+        } else if (*r == '%' && fuzz_hex(r[1]) >= 0 && fuzz_hex(r[2]) >= 0) {
+            *w++ = (char)(fuzz_hex(r[1]) * 16 + fuzz_hex(r[2]));
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct http_request req;
+    struct http_reply rep;
+    struct http_pair headers[FUZZ_MAX_HEADERS], *query;
+    char *text = malloc(size + 1), *line, *next, *sp, *qs;
+    size_t nh = 0, nq = 0;
+
+    if (text == NULL)
+        return 0;
+    memcpy(text, data, size);
+    text[size] = '\0';
+    memset(&req, 0, sizeof req);
+    memset(&rep, 0, sizeof rep);
+    req.arena = arena_new();
+    query = arena_calloc(req.arena, FUZZ_MAX_QUERY, sizeof *query);
+    fuzz_allow = size > 0 && (data[0] & 1);
+    line = text;
+    next = strchr(line, '\n');
+    if (next != NULL)
+        *next++ = '\0';
+    sp = strchr(line, ' ');
+    if (sp != NULL) {
+        *sp = '\0';
+        req.method = line;
+        req.path = sp + 1;
+    } else {
+        req.method = "GET";
+        req.path = line;
+    }
+    /* The target: path, then the query string split into arguments. */
+    qs = strchr(sp != NULL ? sp + 1 : line, '?');
+    if (qs != NULL) {
+        char *arg = qs + 1;
+        *qs = '\0';
+        while (arg != NULL && *arg != '\0' && nq < FUZZ_MAX_QUERY) {
+            char *amp = strchr(arg, '&'), *eq;
+            if (amp != NULL)
+                *amp = '\0';
+            eq = strchr(arg, '=');
+            if (eq != NULL)
+                *eq = '\0';
+            fuzz_unescape(arg, 1);
+            query[nq].name = arg;
+            if (eq != NULL) {
+                fuzz_unescape(eq + 1, 1);
+                query[nq].value = eq + 1;
+            } else {
+                query[nq].value = "";
+            }
+            nq++;
+            arg = amp != NULL ? amp + 1 : NULL;
+        }
+    }
+    fuzz_unescape((char *)req.path, 0);
+    while (next != NULL && *next != '\0' && *next != '\n' && nh < FUZZ_MAX_HEADERS) {
+        char *colon;
+        line = next;
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        colon = strchr(line, ':');
+        if (colon == NULL)
+            continue;
+        *colon = '\0';
+        for (char *p = line; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+        headers[nh].name = line;
+        headers[nh].value = colon[1] == ' ' ? colon + 2 : colon + 1;
+        nh++;
+    }
+    if (next != NULL && *next == '\n')
+        next++;
+    req.headers = headers;
+    req.n_headers = nh;
+    req.query = query;
+    req.n_query = nq;
+    req.body = next;
+    req.body_len = next ? size - (size_t)(next - text) : 0;
+    req.request_id = "fuzz";
+    req.remote_addr = "127.0.0.1";
+    http_dispatch(fuzz_routes, fuzz_n_routes, fuzz_authorize, &req, &rep);
+    if (rep.status < 100 || rep.status > 599)
+        abort();
+    if (rep.content_type != NULL && strstr(rep.content_type, "json") != NULL) {
+        json_error_t jerr;
+        json_t *j = json_loadb(rep.body, rep.body_len, 0, &jerr);
+        if (j == NULL)
+            abort();
+        json_decref(j);
+    }
+    if (req.route != NULL) /* the log line's path is computed for every request */
+        (void)http_log_path(&req);
+    json_decref(req.json);
+    http_reply_clear(&rep);
+    arena_free(req.arena);
+    free(text);
+    return 0;
+}
