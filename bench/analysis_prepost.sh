@@ -17,7 +17,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build}
+build=${1:-${ATTUNE_BUILD:-$root/build}}
 attune=$build/attune
 sizes=${SIZES:-"280 10000 1000000"}
 runs=${RUNS:-5}
