@@ -1,7 +1,8 @@
 # Attune — the two commands:
 #
 #   make demo   install what is missing, build, start the private database,
-#               migrate, load the demo study, and serve on 127.0.0.1:8080
+#               migrate, load the demo study (once: `attune demo` does nothing
+#               when it exists), and serve on 127.0.0.1:8080
 #   make test   install what is missing, build, run the whole suite; the last
 #               line reads "N passed, N failed"
 #
@@ -57,6 +58,7 @@ build-sanitize: deps
 demo: build npm
 	$(ATTUNE) db start
 	$(ATTUNE) migrate
+	$(ATTUNE) demo
 	@echo "Open http://127.0.0.1:8080/ (stop with Ctrl-C)"
 	exec $(ATTUNE) serve
 

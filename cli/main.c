@@ -67,6 +67,38 @@ static const struct cli_command cli_commands[] = {
      "\n" CLI_DATA_USAGE "\n"
      "A study puts its arms in the model when it has more than one with scores;\n"
      "a CSV file when --arm names the column.\n"},
+    {"study", cli_study, "create a study from its protocol file",
+     "attune study create FILE\n"
+     "\n"
+     "Creates the study described by the protocol FILE (JSON; see docs/collector.md):\n"
+     "its arms, its schedule of questionnaires and its own event types. Registers\n"
+     "each instrument definition the schedule names (from the instruments folder)\n"
+     "with its checksum, and refuses a version registered with a different\n"
+     "definition: a definition with data never changes in place.\n"},
+    {"enroll", cli_enroll, "enrol participants and print their tokens (CSV)",
+     "attune enroll --study S --arm A [--count N] [--enrolled-at TIME] [--code C]\n"
+     "\n"
+     "Enrols N participants (default 1) in arm A of study S, each with a pseudonymous\n"
+     "code and a random access token (192 bits), and prints CSV for a mail merge:\n"
+     "code,arm,token,link. The token is shown only now: the database keeps its hash.\n"
+     "\n"
+     "  --enrolled-at TIME  enrolment time (RFC 3339; default now): week 0 starts then\n"
+     "  --code C            use this code instead of a random one (with --count 1)\n"},
+    {"link", cli_link, "revoke or reissue a participant's personal link (token)",
+     "attune link --study S revoke|reissue CODE\n"
+     "\n"
+     "  revoke   the participant's tokens stop working at once\n"
+     "  reissue  revoke, then print a new token as enrolment CSV\n"},
+    {"demo", cli_demo, "create the synthetic demo study",
+     "attune demo [--seed N] [--participants N]\n"
+     "\n"
+     "Creates the study \"demo\" (arms app and waitlist) with synthetic participants,\n"
+     "weekly questionnaires and app events, through the same validation and scoring\n"
+     "as real submissions, deterministically from the seed (docs/demo.md). Does\n"
+     "nothing, with a message, when the study exists.\n"
+     "\n"
+     "  --seed N          random seed (default 1)\n"
+     "  --participants N  participants (default 280)\n"},
     {"instruments", cli_instruments, "list, check, score and convert instrument definitions",
      "attune instruments ACTION [options]\n"
      "\n"

@@ -11,6 +11,7 @@
 #define ATTUNE_COLLECTOR_H
 
 #include <pthread.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "access.h"
@@ -21,9 +22,18 @@
 #include "migrate.h"
 
 enum {
-    COL_EINIT = -1,    /* something the server needs could not be set up */
-    COL_EPENDING = -2, /* the database has unapplied migrations */
+    COL_EINIT = -1,     /* something the server needs could not be set up */
+    COL_EPENDING = -2,  /* the database has unapplied migrations */
+    COL_EINVAL = -3,    /* a protocol or argument is invalid; the detail names every problem */
+    COL_EEXISTS = -4,   /* the study already exists */
+    COL_ENOTFOUND = -5, /* no such study, arm or participant */
+    COL_ECHANGED = -6,  /* a registered instrument version differs from its file */
 };
+
+struct col_defs;
+struct col_participant_cache;
+struct col_batcher;
+struct ins_registry;
 
 struct col_app {
     /* First, so that access/ (acc_authorize(), its handlers) can read it
@@ -31,17 +41,72 @@ struct col_app {
     struct acc_env access;
     const struct cfg *cfg;
     struct db_pool *pool;
+    struct col_defs *defs; /* instrument definitions, loaded from the database on use */
+    struct col_participant_cache *participants; /* what never changes, by id (col_int.h) */
+    struct col_batcher *batcher;                /* group commit of responses (batch.c) */
+    struct ins_registry *registry;    /* definitions from instruments_dir (FHIR responses) */
     struct migration_set *migrations; /* what this program expects */
     pthread_mutex_t migrations_lock;  /* migrate_check() writes into the set */
     time_t started;
 };
 
-/* The collector's statement table (statements.c). */
+/* The collector's statement table (statements.c), and the set-up statements
+ * of the command-line tools (study.c). col_statement_tables lists both, for
+ * db_prepare() on a command-line connection. */
 extern const struct db_statement col_statements[];
+extern const struct db_statement col_setup_statements[];
+extern const struct db_statement *const col_statement_tables[];
 
 /* The health routes (health.c): /healthz, /readyz, the landing page. */
 extern const struct http_route col_health_routes[];
 extern const size_t col_health_routes_count;
+
+/* ---- study set-up (study.c), used by the command line ---- */
+
+/*
+ * `attune study create FILE`: parses the protocol, registers the instrument
+ * definitions it schedules (from cfg->instruments_dir) with their checksums —
+ * refusing one whose registered version differs, since a definition with data
+ * never changes in place — and creates the study, its arms, schedule and
+ * event types in one transaction. COL_EEXISTS when the study exists. With
+ * `who` (may be NULL) the transaction also appends a study.create audit row
+ * (its action and target are set here); the connection then needs
+ * audit_statements prepared.
+ */
+struct audit_entry;
+int col_study_create(PGconn *conn, const struct cfg *cfg, const char *path,
+                     const struct audit_entry *who, struct err *e);
+
+/* Whether a study exists: 1, 0, or a negative db_status. */
+int col_study_exists(PGconn *conn, const char *study, struct err *e);
+
+/* One enrolled participant as printed for a mail merge. */
+struct col_enrolment {
+    long long id;
+    char code[40];
+    char arm[64];
+    char token[64]; /* shown once (256 bits, the access module's); only its hash is stored */
+};
+
+/*
+ * Enrols `count` participants in one transaction, with fresh pseudonymous
+ * codes and tokens (256 random bits each, acc_token_new()), enrolled at `enrolled_at`
+ * (microseconds since the epoch), and creates the event partitions of their
+ * study period. `code` (may be NULL) fixes the code when count is 1. With
+ * `who`, one participant.enroll audit row per participant (by id).
+ * *out (count entries) is the caller's to free().
+ */
+int col_enroll(PGconn *conn, const char *study, const char *arm, int count, int64_t enrolled_at,
+               const char *code, const struct audit_entry *who, struct col_enrolment **out,
+               struct err *e);
+
+/*
+ * Revokes every live token of participant `code` of `study`; with `reissue`
+ * also issues a new one into *token_out (64 bytes). Returns 0, or COL_ENOTFOUND.
+ * With `who`, a participant.link_revoke or participant.link_reissue audit row.
+ */
+int col_token_revoke(PGconn *conn, const char *study, const char *code, int reissue,
+                     const struct audit_entry *who, char token_out[64], struct err *e);
 
 /* Static files (static.c): GET /static/<path> from dashboards_dir/static. */
 extern const struct http_route col_static_routes[];

@@ -16,7 +16,8 @@
 
 #include "audit.h"
 #include "cluster.h"
-#include "collector.h"
+#include "col_int.h"
+#include "ins.h"
 #include "log.h"
 
 #define COL_APP_ROLE         "attune_app"
@@ -25,6 +26,8 @@
 
 _Static_assert(offsetof(struct col_app, access) == 0,
                "access/ reads req->app as a struct acc_env: it must come first");
+/* Group-commit writer threads (batch.c). */
+#define COL_WRITERS 2
 
 /* Every route the server answers, gathered from the modules' tables. */
 static struct http_route *col_collect_routes(size_t *n_out)
@@ -34,6 +37,9 @@ static struct http_route *col_collect_routes(size_t *n_out)
         size_t n;
     } tables[] = {
         {col_health_routes, col_health_routes_count},
+        {col_participant_routes, col_participant_routes_count},
+        {col_form_routes, col_form_routes_count},
+        {col_fhir_routes, col_fhir_routes_count},
         {acc_routes, acc_routes_count},
         {col_static_routes, col_static_routes_count},
     };
@@ -156,6 +162,19 @@ int col_serve(const struct cfg *cfg, struct err *e)
         goto out;
     if ((rc = col_check_schema(conninfo, app.migrations, e)) != 0)
         goto out;
+    /* The definition files, for reading FHIR QuestionnaireResponses; scoring
+     * itself uses the definitions registered in the database. */
+    {
+        struct err re;
+        err_clear(&re);
+        if (ins_registry_load(cfg->instruments_dir, &app.registry, &re) != 0)
+            log_event(LOG_WARN, "serve.instruments", "message=%s",
+                      log_quote(q, sizeof q, re.message));
+    }
+    if (col_defs_new(&app.defs) != 0 || col_participant_cache_new(16384, &app.participants) != 0) {
+        rc = err_set(e, COL_EINIT, "out of memory");
+        goto out;
+    }
     if ((rc = col_app_conninfo(cfg, conninfo, &app_conninfo, &as_owner, e)) != 0)
         goto out;
     /* Fail now, with a clear message, rather than on the first request. */
@@ -170,7 +189,11 @@ int col_serve(const struct cfg *cfg, struct err *e)
     if (cfg->tls_cert != NULL && ((rc = col_read_pem(cfg->tls_cert, &tls_cert, e)) != 0 ||
                                   (rc = col_read_pem(cfg->tls_key, &tls_key, e)) != 0))
         goto out;
-    if ((rc = db_pool_new(app_conninfo, cfg->db_pool_size, statement_tables, &app.pool, e)) != 0)
+    /* The batch writers borrow connections too (COL_WRITERS more). */
+    if ((rc = db_pool_new(app_conninfo, cfg->db_pool_size + COL_WRITERS, statement_tables,
+                          &app.pool, e)) != 0)
+        goto out;
+    if ((rc = col_batcher_start(app.pool, COL_WRITERS, &app.batcher, e)) != 0)
         goto out;
     if ((rc = acc_env_init(&app.access, app.pool, cfg, tls_cert != NULL, e)) != 0)
         goto out;
@@ -224,12 +247,16 @@ int col_serve(const struct cfg *cfg, struct err *e)
     rc = 0;
 out:
     http_server_stop(server, 0);
+    col_batcher_stop(app.batcher);
     acc_worker_stop(worker);
     if (access_ready)
         acc_env_destroy(&app.access);
     if (probe != NULL)
         PQfinish(probe);
     db_pool_free(app.pool);
+    col_defs_free(app.defs);
+    ins_registry_free(app.registry);
+    col_participant_cache_free(app.participants);
     migrate_set_free(app.migrations);
     pthread_mutex_destroy(&app.migrations_lock);
     free(routes);

@@ -1,11 +1,153 @@
 /*
  * statements.c — the collector's SQL, one named prepared statement per row,
- * each noting the function that uses it. Prepared on every pooled connection.
+ * each noting the function that uses it. Prepared on every pooled connection
+ * (and by the command-line tools that share the collector's code: study,
+ * enroll, demo).
  */
 #include "collector.h"
 
 const struct db_statement col_statements[] = {
     /* col_landing: how many studies exist */
     {"col_count_studies", "SELECT count(*) FROM studies"},
+
+    /* col_participant_by_id: what the collector needs of a participant */
+    {"col_participant_by_id",
+     "SELECT p.study_id, p.arm_id, p.code, p.status,"
+     " (extract(epoch FROM p.enrolled_at) * 1000000)::bigint, s.timezone, s.allow_late"
+     " FROM participants p JOIN studies s ON s.id = p.study_id WHERE p.id = $1::bigint"},
+
+    /* col_defs_scheduled: the version a study schedules for an instrument */
+    {"col_schedule_version", "SELECT instrument_version FROM schedule"
+                             " WHERE study_id = $1 AND instrument_id = $2 LIMIT 1"},
+
+    /* col_defs_get: a registered definition */
+    {"col_instrument_definition",
+     "SELECT definition::text FROM instruments WHERE id = $1 AND version = $2"},
+
+    /* col_fhir_questionnaire: the latest registered version of an instrument */
+    {"col_instrument_latest", "SELECT version FROM instruments WHERE id = $1"
+                              " ORDER BY registered_at DESC, version DESC LIMIT 1"},
+
+    /* col_response_submit: place, check and store one scored response (sql/004) */
+    {"col_response_store",
+     "SELECT outcome, response_id, study_week, timing,"
+     " (extract(epoch FROM received_at) * 1000000)::bigint, detail"
+     " FROM attune_response_store($1::uuid, $2::bigint, $3, $4, $5::timestamptz, $6,"
+     " $7::bytea, $8::float8, $9::jsonb, $10, $11::text[], $12::integer, $13::integer,"
+     " $14::boolean, $15::text[], $16::float8[], $17::bytea, $18, $19, $20::inet)"},
+
+    /* col_batch_run: many scored responses from different requests in one
+     * statement and one commit (group commit). Each is placed by
+     * attune_placement() — as attune_response_store() places — and inserted
+     * with its item answers when it can go in as new; any other (a retry, a
+     * conflict, a refusal) comes back with inserted = false and takes the
+     * one-by-one path, attune_response_store(), which says why. */
+    {"col_response_store_batch",
+     "WITH input AS ("
+     "  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(k integer, id uuid, participant bigint,"
+     "   instrument text, version text, completed timestamptz, source text, hash text,"
+     "   total float8, subscales jsonb, severity text, flags text[], answered integer,"
+     "   missing integer,"
+     "   prorated boolean, items text[], vals float8[], token text, actor text,"
+     "   request_id text, source_addr inet)),"
+     " placed AS ("
+     "  SELECT i.*, coalesce(pl.on_time, pl.latest) AS week,"
+     "   CASE WHEN pl.on_time IS NOT NULL THEN 'on_time' ELSE 'late' END AS timing"
+     "  FROM input i CROSS JOIN LATERAL attune_placement(i.participant, i.instrument, i.version,"
+     "   i.completed, decode(i.token, 'hex')) pl"
+     "  WHERE pl.status <> 'withdrawn' AND pl.token_ok AND pl.n > 0 AND pl.version_ok"
+     "   AND pl.latest IS NOT NULL AND (pl.on_time IS NOT NULL OR pl.allow_late)),"
+     " ins AS ("
+     "  INSERT INTO responses (id, participant_id, instrument_id, instrument_version, study_week,"
+     "   completed_at, timing, source, content_hash, total_score, subscale_scores, severity, flags,"
+     "   items_answered, items_missing, prorated)"
+     "  SELECT id, participant, instrument, version, week, completed, timing, source,"
+     "   decode(hash, 'hex'), total, coalesce(subscales, '{}'), severity, coalesce(flags, '{}'),"
+     "   answered, missing, prorated"
+     "  FROM placed ON CONFLICT DO NOTHING"
+     "  RETURNING id, study_week, timing, received_at),"
+     " items AS ("
+     "  INSERT INTO response_items (response_id, item_id, value)"
+     "  SELECT ins.id, u.item, u.value FROM ins JOIN input i ON i.id = ins.id"
+     "  CROSS JOIN LATERAL unnest(i.items, i.vals) AS u(item, value)),"
+     /* the audit rows, as audit_append() writes them: ids only */
+     " aud AS ("
+     "  INSERT INTO audit_log (actor_kind, actor, action, target, study_id, request_id,"
+     "   source_addr, detail)"
+     "  SELECT 'participant', i.actor, 'response.create', 'response:' || ins.id, p.study_id,"
+     "   i.request_id, i.source_addr, jsonb_build_object('instrument', i.instrument,"
+     "   'version', i.version, 'week', ins.study_week, 'timing', ins.timing, 'source', i.source)"
+     "  FROM ins JOIN input i ON i.id = ins.id JOIN participants p ON p.id = i.participant"
+     "  WHERE i.actor IS NOT NULL)"
+     " SELECT i.k, ins.id IS NOT NULL, ins.study_week, ins.timing,"
+     " (extract(epoch FROM ins.received_at) * 1000000)::bigint"
+     " FROM input i LEFT JOIN ins ON ins.id = i.id ORDER BY i.k"},
+
+    /* col_response_submit (a retry) and the form's confirmation: a stored response */
+    {"col_response_select",
+     "SELECT id, instrument_id, instrument_version, study_week, timing,"
+     " (extract(epoch FROM completed_at) * 1000000)::bigint,"
+     " (extract(epoch FROM received_at) * 1000000)::bigint, total_score,"
+     " subscale_scores::text, severity, array_to_json(flags)::text, items_answered,"
+     " items_missing, prorated, source FROM responses WHERE id = $1::uuid"},
+
+    /* col_me, col_form_get: the participant's questionnaires and their statuses */
+    {"col_participant_schedule",
+     "SELECT instrument_id, instrument_version, week,"
+     " (extract(epoch FROM opens_at) * 1000000)::bigint,"
+     " (extract(epoch FROM closes_at) * 1000000)::bigint, status, response_id"
+     " FROM attune_schedule_status(now()) WHERE participant_id = $1"
+     " ORDER BY week, instrument_id"},
+
+    /* col_me, col_form_get: the study's description */
+    {"col_study_select", "SELECT id, title, weeks, timezone, allow_late, support_text"
+                         " FROM studies WHERE id = $1"},
+
+    /* col_me: the participant's current study week */
+    {"col_participant_week",
+     "SELECT attune_study_week(p.enrolled_at, s.timezone, now())"
+     " FROM participants p JOIN studies s ON s.id = p.study_id WHERE p.id = $1"},
+
+    /* col_events_post: which of these type names the study's registry lacks */
+    {"col_event_types_unknown",
+     "SELECT array_to_json(coalesce(array_agg(t), '{}'))::text FROM unnest($2::text[]) AS t"
+     " WHERE NOT EXISTS (SELECT 1 FROM event_types e"
+     " WHERE e.type = t AND (e.study_id IS NULL OR e.study_id = $1))"},
+
+    /* col_events_post: the whole batch in one statement — the participant
+     * still active and (when $5 is given) the token still live, the types in
+     * the study's registry, then the insert; duplicates (same participant,
+     * time and id) are skipped by the primary key. Returns inserted rows, the
+     * unknown types (NULL when none), and whether the writer may write. */
+    {"col_events_insert",
+     "WITH auth AS ("
+     "  SELECT p.status <> 'withdrawn' AS active,"
+     "   ($5::bytea IS NULL OR EXISTS (SELECT 1 FROM participant_tokens t"
+     "    WHERE t.token_hash = $5::bytea AND t.participant_id = p.id"
+     "    AND t.revoked_at IS NULL)) AS token_ok"
+     "  FROM participants p WHERE p.id = $1::bigint),"
+     " unknown AS ("
+     "  SELECT array_agg(t) AS types FROM unnest($3::text[]) AS t"
+     "  WHERE NOT EXISTS (SELECT 1 FROM event_types e"
+     "   WHERE e.type = t AND (e.study_id IS NULL OR e.study_id = $2))),"
+     " ins AS ("
+     "  INSERT INTO events (participant_id, id, type, at, duration_s, props)"
+     "  SELECT $1::bigint, b.id, b.type, b.at, b.duration_s, b.props"
+     "  FROM jsonb_to_recordset($4::jsonb)"
+     "   AS b(id uuid, type text, at timestamptz, duration_s float8, props jsonb)"
+     "  WHERE (SELECT types FROM unknown) IS NULL"
+     "   AND (SELECT active AND token_ok FROM auth)"
+     "  ON CONFLICT DO NOTHING RETURNING 1),"
+     /* one audit row per batch that stored something, as audit_append() writes it */
+     " aud AS ("
+     "  INSERT INTO audit_log (actor_kind, actor, action, target, study_id, request_id,"
+     "   source_addr, detail)"
+     "  SELECT 'participant', $6, 'event.create', 'participant:' || $2 || '/#' || $1, $2, $7,"
+     "   $8::inet, jsonb_build_object('received', jsonb_array_length($4::jsonb),"
+     "   'accepted', n.c)"
+     "  FROM (SELECT count(*) AS c FROM ins) n WHERE $6::text IS NOT NULL AND n.c > 0)"
+     " SELECT (SELECT count(*) FROM ins), (SELECT array_to_json(types)::text FROM unknown),"
+     " (SELECT active FROM auth), (SELECT token_ok FROM auth)"},
+
     {NULL, NULL},
 };

@@ -1,0 +1,183 @@
+/*
+ * col_int.h — the collector's internals shared between its files: who a
+ * participant is once their token is checked, the definitions cache, the
+ * core submission path every entry point shares (API, web form, FHIR, demo),
+ * and the routes of each file. Public entry points are in collector.h.
+ */
+#ifndef ATTUNE_COL_INT_H
+#define ATTUNE_COL_INT_H
+
+#include <semaphore.h>
+#include <stdint.h>
+
+#include "access.h"
+#include "audit.h"
+#include "collector.h"
+#include "intake.h"
+#include "scoring.h"
+
+/* Auth levels of the collector's routes (struct http_route.auth): the access
+ * module's (access.h). */
+#define COL_AUTH_PUBLIC      ACC_PUBLIC
+#define COL_AUTH_PARTICIPANT ACC_PARTICIPANT
+
+/* A participant, as their token reveals them. Strings live in the struct. */
+struct col_participant {
+    long long id;
+    char study[64];
+    char arm[64];
+    char code[40];
+    char status[16]; /* active, withdrawn, completed */
+    int64_t enrolled_at;
+    char timezone[64];
+    int allow_late;
+    /* A token to check again inside the write statement (its \\x hex
+     * hash), or "" when the request's token was just checked. */
+    char token_hash_param[2 + 64 + 1];
+    int verify_in_write;
+    /* Who to name in audit rows (acc_identity of the request), or NULL. */
+    const char *actor;
+    const char *request_id;
+    const char *source_addr;
+};
+
+/* ---- the participant cache (pcache.c) ----
+ *
+ * acc_authorize() (access/) checks the token of every request and says who
+ * the participant is; what the collector needs besides (enrolment time, the
+ * study's zone and late rule) never changes and is kept in memory by
+ * participant id. Direct-mapped and bounded. */
+struct col_participant_cache;
+
+int col_participant_cache_new(size_t slots, struct col_participant_cache **out);
+void col_participant_cache_free(struct col_participant_cache *c);
+/* 1 and *out filled when cached. */
+int col_participant_cache_get(struct col_participant_cache *c, long long id,
+                              struct col_participant *out);
+void col_participant_cache_put(struct col_participant_cache *c, const struct col_participant *p);
+
+/*
+ * The participant of an authorised request (req->auth, a struct
+ * acc_identity of kind participant) into *out, from the cache or the
+ * database. 1, 0 (not a participant), or a negative db_status.
+ */
+int col_participant_of(struct http_request *req, struct col_participant *out, struct err *e);
+
+/* As col_participant_of(); on failure fills `rep` (503, 403) and returns 0. */
+int col_participant_or_reply(struct http_request *req, struct http_reply *rep,
+                             struct col_participant *p);
+
+/* By id from the database (col_participant_of's miss). 1, 0 or <0. */
+int col_participant_by_id(PGconn *conn, long long id, struct col_participant *out, struct err *e);
+
+/* ---- definitions (definitions.c) ---- */
+
+struct col_defs;
+
+int col_defs_new(struct col_defs **out);
+void col_defs_free(struct col_defs *defs);
+
+/*
+ * The definition a study schedules for `instrument`, loaded from the
+ * instruments table on first use and kept (a registered version never
+ * changes). Returns 1 and *out (borrowed, lives as long as the cache), 0 when
+ * the study does not schedule the instrument, or a negative db_status.
+ */
+int col_defs_scheduled(struct col_defs *defs, PGconn *conn, const char *study,
+                       const char *instrument, const struct ins_definition **out, struct err *e);
+
+/* The definition id@version, loaded on first use. 1, 0 (unknown) or <0. */
+int col_defs_get(struct col_defs *defs, PGconn *conn, const char *id, const char *version,
+                 const struct ins_definition **out, struct err *e);
+
+/* ---- group commit (batch.c) ---- */
+
+struct col_batcher;
+
+/* One response waiting for a batch. `json` is its element of the batch
+ * statement's input (see col_response_store_batch), malloc'd by the caller. */
+struct col_batch_job {
+    char *json;
+    char id[37];
+    sem_t wake; /* posted by the writer once the job's batch is done */
+    /* filled by the writer */
+    int rc;       /* 0, or a db_status (DB_EUNAVAILABLE: answer 503) */
+    int inserted; /* stored as new; else take the one-by-one path */
+    int week;
+    char timing[8];
+    long long received; /* microseconds since the epoch */
+    struct col_batch_job *next;
+};
+
+/* Starts `writers` writer threads on `pool` (borrowed). */
+int col_batcher_start(struct db_pool *pool, int writers, struct col_batcher **out, struct err *e);
+
+/* Stores what is queued, stops the writers and frees. NULL-safe. */
+void col_batcher_stop(struct col_batcher *b);
+
+/* Queues `job` and waits until its batch has committed (or failed). Returns job->rc. */
+int col_batcher_store(struct col_batcher *b, struct col_batch_job *job);
+
+/* ---- the submission path (responses.c) ---- */
+
+struct col_submit {
+    int status;        /* HTTP status: 201, 200, 4xx, 5xx */
+    const char *code;  /* problem code when status >= 400 */
+    char detail[512];  /* for people */
+    json_t *errors;    /* array of {"pointer","message"}; owned */
+    json_t *record;    /* the stored record (2xx); owned */
+    char existing[37]; /* the response that holds the week, on week-taken */
+};
+
+/*
+ * Takes one questionnaire submission `body` ({"id","instrument","answers",
+ * "completed_at"}) for participant `p` through validation, the missing-item
+ * rule, scoring, placement on the study week and storage, exactly once.
+ * `source` is the responses.source value ("api", "form", "fhir", "demo").
+ * `conn` serves the definitions cache and the one-by-one path.
+ * Fills `out` (free with col_submit_clear()); the return value is out->status.
+ * A 2xx means the response is committed.
+ */
+int col_response_submit(struct col_defs *defs, PGconn *conn, const struct col_participant *p,
+                        json_t *body, const char *source, int64_t now, struct col_submit *out);
+
+/* The same, storing through the group-commit writers when `batcher` is not
+ * NULL (the server); col_response_submit() stores on `conn` directly. */
+int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, PGconn *conn,
+                            const struct col_participant *p, json_t *body, const char *source,
+                            int64_t now, struct col_submit *out);
+
+void col_submit_clear(struct col_submit *s);
+
+/* Sends a col_submit as a reply (record or problem+json). */
+void col_submit_reply(struct col_submit *s, struct http_reply *rep);
+
+/* ---- replies shared by the handlers ---- */
+
+/* 503 with Retry-After for an unavailable database, 500 otherwise. */
+void col_reply_db_error(struct http_reply *rep, const struct err *e);
+
+/* The application context of a request. */
+static inline struct col_app *col_app_of(struct http_request *req)
+{
+    return (struct col_app *)req->app;
+}
+
+/* Runs `fn` on a pooled connection outside an explicit transaction (each
+ * statement commits on its own), retrying serialization failures. */
+typedef int (*col_conn_fn)(PGconn *conn, void *ctx, struct err *e);
+int col_with_conn(struct col_app *app, col_conn_fn fn, void *ctx, struct err *e);
+
+/* ---- routes of each file ---- */
+
+extern const struct http_route col_participant_routes[];
+extern const size_t col_participant_routes_count;
+extern const struct http_route col_form_routes[];
+extern const size_t col_form_routes_count;
+extern const struct http_route col_fhir_routes[];
+extern const size_t col_fhir_routes_count;
+
+/* Builds the JSON of a stored response from a col_response_select row. */
+json_t *col_response_record_from_row(PGresult *res, int row);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * definitions.c — the cache of instrument definitions the collector scores
+ * with. Definitions come from the instruments table (the registered text,
+ * pinned by its checksum), never from files at request time, so a response is
+ * always scored with exactly the version the study registered. A registered
+ * version never changes, so entries are never invalidated; what a study
+ * schedules is cached the same way (schedules are fixed when a study is
+ * created).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "col_int.h"
+
+#define COL_DEFS_MAX 256
+
+struct col_defs_entry {
+    char *id, *version;
+    struct ins_definition *def;
+};
+
+struct col_defs_sched {
+    char *study, *instrument;
+    const struct ins_definition *def;
+};
+
+struct col_defs {
+    pthread_mutex_t lock;
+    struct col_defs_entry defs[COL_DEFS_MAX];
+    size_t n_defs;
+    struct col_defs_sched sched[COL_DEFS_MAX];
+    size_t n_sched;
+};
+
+int col_defs_new(struct col_defs **out)
+{
+    struct col_defs *d = calloc(1, sizeof *d);
+
+    if (d == NULL)
+        return -1;
+    pthread_mutex_init(&d->lock, NULL);
+    *out = d;
+    return 0;
+}
+
+void col_defs_free(struct col_defs *defs)
+{
+    if (defs == NULL)
+        return;
+    for (size_t i = 0; i < defs->n_defs; i++) {
+        free(defs->defs[i].id);
+        free(defs->defs[i].version);
+        ins_definition_free(defs->defs[i].def);
+    }
+    for (size_t i = 0; i < defs->n_sched; i++) {
+        free(defs->sched[i].study);
+        free(defs->sched[i].instrument);
+    }
+    pthread_mutex_destroy(&defs->lock);
+    free(defs);
+}
+
+static const struct ins_definition *col_defs_find(struct col_defs *defs, const char *id,
+                                                  const char *version)
+{
+    for (size_t i = 0; i < defs->n_defs; i++)
+        if (strcmp(defs->defs[i].id, id) == 0 && strcmp(defs->defs[i].version, version) == 0)
+            return defs->defs[i].def;
+    return NULL;
+}
+
+int col_defs_get(struct col_defs *defs, PGconn *conn, const char *id, const char *version,
+                 const struct ins_definition **out, struct err *e)
+{
+    const char *params[2] = {id, version};
+    PGresult *res = NULL;
+    json_t *root = NULL;
+    struct ins_definition *def = NULL;
+    char name[160];
+    json_error_t jerr;
+    int rc;
+
+    pthread_mutex_lock(&defs->lock);
+    *out = col_defs_find(defs, id, version);
+    pthread_mutex_unlock(&defs->lock);
+    if (*out != NULL)
+        return 1;
+    rc = db_query(conn, "col_instrument_definition", 2, params, &res, e);
+    if (rc <= 0)
+        goto out;
+    root = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+    snprintf(name, sizeof name, "%s@%s (registered)", id, version);
+    if (root == NULL || ins_definition_from_json(root, name, &def, e) != 0) {
+        if (root == NULL)
+            err_set(e, DB_EHARD, "registered definition %s@%s is not JSON: %s", id, version,
+                    jerr.text);
+        rc = DB_EHARD;
+        goto out;
+    }
+    pthread_mutex_lock(&defs->lock);
+    *out = col_defs_find(defs, id, version);
+    if (*out == NULL && defs->n_defs < COL_DEFS_MAX) {
+        struct col_defs_entry *en = &defs->defs[defs->n_defs];
+        en->id = strdup(id);
+        en->version = strdup(version);
+        if (en->id != NULL && en->version != NULL) {
+            en->def = def;
+            *out = def;
+            def = NULL;
+            defs->n_defs++;
+        } else {
+            free(en->id);
+            free(en->version);
+            en->id = en->version = NULL;
+        }
+    }
+    pthread_mutex_unlock(&defs->lock);
+    if (*out == NULL) {
+        rc = err_set(e, DB_EHARD, "the definitions cache is full");
+        goto out;
+    }
+    rc = 1;
+out:
+    ins_definition_free(def);
+    json_decref(root);
+    PQclear(res);
+    return rc;
+}
+
+int col_defs_scheduled(struct col_defs *defs, PGconn *conn, const char *study,
+                       const char *instrument, const struct ins_definition **out, struct err *e)
+{
+    const char *params[2] = {study, instrument};
+    PGresult *res = NULL;
+    int rc;
+
+    pthread_mutex_lock(&defs->lock);
+    for (size_t i = 0; i < defs->n_sched; i++) {
+        if (strcmp(defs->sched[i].study, study) == 0 &&
+            strcmp(defs->sched[i].instrument, instrument) == 0) {
+            *out = defs->sched[i].def;
+            pthread_mutex_unlock(&defs->lock);
+            return 1;
+        }
+    }
+    pthread_mutex_unlock(&defs->lock);
+    rc = db_query(conn, "col_schedule_version", 2, params, &res, e);
+    if (rc <= 0) {
+        PQclear(res);
+        return rc;
+    }
+    rc = col_defs_get(defs, conn, instrument, PQgetvalue(res, 0, 0), out, e);
+    PQclear(res);
+    if (rc != 1)
+        return rc < 0 ? rc : DB_EHARD;
+    pthread_mutex_lock(&defs->lock);
+    if (defs->n_sched < COL_DEFS_MAX) {
+        struct col_defs_sched *s = &defs->sched[defs->n_sched];
+        s->study = strdup(study);
+        s->instrument = strdup(instrument);
+        s->def = *out;
+        if (s->study != NULL && s->instrument != NULL) {
+            defs->n_sched++;
+        } else {
+            free(s->study);
+            free(s->instrument);
+            s->study = s->instrument = NULL;
+        }
+    }
+    pthread_mutex_unlock(&defs->lock);
+    return 1;
+}

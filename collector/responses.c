@@ -1,0 +1,450 @@
+/*
+ * responses.c — the one path every questionnaire takes in (the API, the web
+ * form, FHIR, the demo): shape check, the participant's schedule, answer
+ * validation against the registered definition (every problem named), the
+ * missing-item rule and scoring (scoring.h, the instruments engine), then
+ * attune_response_store()
+ * (sql/004) which places the response on its study week and stores it with
+ * its item answers in one statement, exactly once.
+ *
+ * Exactly once: the client's uuid is the primary key and the content hash
+ * (col_submission_hash) tells a retry from a conflicting reuse; the unique
+ * (participant, instrument, week) key refuses a second different answer.
+ * The reply is built only after the statement has committed.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "col_int.h"
+#include "log.h"
+
+#define COL_SOFT_RETRIES 3
+
+void col_submit_clear(struct col_submit *s)
+{
+    json_decref(s->errors);
+    json_decref(s->record);
+    memset(s, 0, sizeof *s);
+}
+
+static int col_submit_fail(struct col_submit *s, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int col_submit_fail(struct col_submit *s, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+
+    s->status = status;
+    s->code = code;
+    va_start(ap, fmt);
+    vsnprintf(s->detail, sizeof s->detail, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+static int col_submit_db_fail(struct col_submit *s, int rc, const struct err *e)
+{
+    if (rc == DB_EUNAVAILABLE || rc == DB_EBUSY)
+        return col_submit_fail(s, 503, "database-unavailable",
+                               "The database is not reachable right now; nothing was stored. "
+                               "Please try again.");
+    log_event(LOG_ERROR, "collector.db", "code=%d message=\"%s\"", rc, e->message);
+    return col_submit_fail(s, 500, "internal", "The response could not be stored.");
+}
+
+static json_t *col_time_json(int64_t usec)
+{
+    char buf[COL_TIME_MAX];
+
+    col_time_format(usec, buf);
+    return json_string(buf);
+}
+
+json_t *col_response_record_from_row(PGresult *res, int row)
+{
+    json_t *subscales, *flags, *scores;
+    json_error_t jerr;
+    int voided = PQgetisnull(res, row, 7);
+
+    subscales = json_loads(PQgetvalue(res, row, 8), 0, &jerr);
+    flags = json_loads(PQgetvalue(res, row, 10), 0, &jerr);
+    scores =
+        json_pack("{s:o, s:s?, s:o, s:o, s:i, s:i, s:b, s:b}", "total",
+                  voided ? json_null() : json_real(strtod(PQgetvalue(res, row, 7), NULL)),
+                  "severity", PQgetisnull(res, row, 9) ? NULL : PQgetvalue(res, row, 9),
+                  "subscales", subscales ? subscales : json_object(), "flags",
+                  flags ? flags : json_array(), "items_answered", atoi(PQgetvalue(res, row, 11)),
+                  "items_missing", atoi(PQgetvalue(res, row, 12)), "prorated",
+                  PQgetvalue(res, row, 13)[0] == 't', "voided", voided);
+    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:s, s:o}", "id", PQgetvalue(res, row, 0),
+                     "instrument", PQgetvalue(res, row, 1), "version", PQgetvalue(res, row, 2),
+                     "study_week", atoi(PQgetvalue(res, row, 3)), "timing", PQgetvalue(res, row, 4),
+                     "completed_at", col_time_json(strtoll(PQgetvalue(res, row, 5), NULL, 10)),
+                     "received_at", col_time_json(strtoll(PQgetvalue(res, row, 6), NULL, 10)),
+                     "source", PQgetvalue(res, row, 14), "scores", scores);
+}
+
+/* Text of a double for a parameter, in the C locale, round-trip exact. */
+static void col_fmt_double(char *buf, size_t size, double x)
+{
+    snprintf(buf, size, "%.17g", x);
+}
+
+/* Appends `s` to an array literal as a double-quoted element. Item ids are
+ * [A-Za-z0-9_.-] (checked against the definition), so no escaping is needed
+ * beyond the quotes. */
+static int col_array_append(char *buf, size_t size, size_t *used, const char *s, int first)
+{
+    int n = snprintf(buf + *used, size - *used, "%s\"%s\"", first ? "" : ",", s);
+    if (n < 0 || (size_t)n >= size - *used)
+        return -1;
+    *used += (size_t)n;
+    return 0;
+}
+
+int col_response_submit(struct col_defs *defs, PGconn *conn, const struct col_participant *p,
+                        json_t *body, const char *source, int64_t now, struct col_submit *out)
+{
+    return col_response_submit_via(defs, NULL, conn, p, body, source, now, out);
+}
+
+/* The record answered for a response stored as new. */
+static json_t *col_created_record(const struct ins_definition *def, const struct col_scored *score,
+                                  const char *id, int week, const char *timing,
+                                  int64_t completed_at, int64_t received_at, const char *source)
+{
+    json_t *jflags = json_array();
+
+    for (size_t f = 0; f < score->n_flags; f++)
+        json_array_append_new(jflags, json_string(score->flags[f]));
+    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:s, s:{s:o, s:s?, s:O, s:o, s:i, "
+                     "s:i, s:b, s:b}}",
+                     "id", id, "instrument", def->id, "version", def->version, "study_week", week,
+                     "timing", timing, "completed_at", col_time_json(completed_at), "received_at",
+                     col_time_json(received_at), "source", source, "scores", "total",
+                     score->voided ? json_null() : json_real(score->total), "severity",
+                     score->severity, "subscales", score->subscales, "flags", jflags,
+                     "items_answered", (int)score->answered, "items_missing", (int)score->missing,
+                     "prorated", score->prorated, "voided", score->voided);
+}
+
+/* This response as an element of the batch statement's input. */
+static char *col_batch_element(const struct ins_definition *def, const struct col_scored *score,
+                               const double *values, const char *id, const char *pid,
+                               const char *completed, const char *source, const char *hash_hex,
+                               const struct col_participant *p)
+{
+    json_t *items = json_array(), *vals = json_array(), *flags = json_array(), *o;
+    char *text;
+
+    for (size_t i = 0; i < def->n_items; i++) {
+        if (isnan(values[i]))
+            continue;
+        json_array_append_new(items, json_string(def->items[i].id));
+        json_array_append_new(vals, json_real(values[i]));
+    }
+    for (size_t f = 0; f < score->n_flags; f++)
+        json_array_append_new(flags, json_string(score->flags[f]));
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:s?, s:o, s:i, s:i, s:b, s:o, "
+                  "s:o, s:s?, s:s?, s:s?, s:s?}",
+                  "id", id, "participant", pid, "instrument", def->id, "version", def->version,
+                  "completed", completed, "source", source, "hash", hash_hex, "total",
+                  score->voided ? json_null() : json_real(score->total), "subscales",
+                  score->subscales, "severity", score->severity, "flags", flags, "answered",
+                  (int)score->answered, "missing", (int)score->missing, "prorated", score->prorated,
+                  "items", items, "vals", vals, "token",
+                  p->verify_in_write ? p->token_hash_param + 2 : NULL, "actor", p->actor,
+                  "request_id", p->request_id, "source_addr", p->source_addr);
+    text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(o);
+    return text;
+}
+
+int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, PGconn *conn,
+                            const struct col_participant *p, json_t *body, const char *source,
+                            int64_t now, struct col_submit *out)
+{
+    struct col_submission sub;
+    const struct ins_definition *def = NULL;
+    const char *item_ids[INS_MAX_ITEMS];
+    struct col_scored score;
+    const double *values = score.values;
+    unsigned char hash[32];
+    char hash_hex[2 + 64 + 1], completed[COL_TIME_MAX], total[40], answered[16], missing[16];
+    char pid[24], *items = NULL, *vals = NULL, *flags = NULL, *subscales = NULL;
+    const char *params[20];
+    PGresult *res = NULL;
+    struct err e;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    memset(&score, 0, sizeof score);
+    err_clear(&e);
+    out->errors = json_array();
+    if (strcmp(p->status, "withdrawn") == 0)
+        return col_submit_fail(out, 403, "participant-withdrawn",
+                               "This participant has withdrawn from the study; nothing more is "
+                               "collected.");
+    /* Every problem is collected before answering: the shape, the
+     * schedule, the enrolment and each answer. */
+    col_submission_parse(body, now, &sub, out->errors);
+    if (sub.instrument != NULL) {
+        rc = col_defs_scheduled(defs, conn, p->study, sub.instrument, &def, &e);
+        if (rc < 0)
+            return col_submit_db_fail(out, rc, &e);
+        if (rc == 0)
+            col_error_add(out->errors, "/instrument", "\"%s\" is not scheduled in study \"%s\"",
+                          sub.instrument, p->study);
+    }
+    if (sub.completed_at != 0 && sub.completed_at < p->enrolled_at)
+        col_error_add(out->errors, "/completed_at", "\"completed_at\" is before the enrolment");
+    if (def != NULL && sub.answers != NULL)
+        col_answers_score(def, sub.answers, "/answers", out->errors, &score);
+    if (json_array_size(out->errors) > 0) {
+        col_scored_clear(&score);
+        if (def == NULL && sub.instrument != NULL && json_array_size(out->errors) == 1)
+            return col_submit_fail(out, 422, "not-scheduled",
+                                   "The study does not schedule the instrument \"%s\".",
+                                   sub.instrument);
+        return col_submit_fail(out, 422, "invalid-submission",
+                               "The submission has %zu problem(s); each is listed in errors. "
+                               "Nothing was stored.",
+                               json_array_size(out->errors));
+    }
+    for (size_t i = 0; i < def->n_items; i++)
+        item_ids[i] = def->items[i].id;
+    col_submission_hash(def->id, def->version, sub.completed_at, item_ids, values, def->n_items,
+                        hash);
+
+    /* Parameters of attune_response_store. */
+    {
+        size_t cap = def->n_items * 72 + 8, iu = 1, vu = 1, fu = 1;
+        int first = 1;
+        items = malloc(cap);
+        vals = malloc(cap);
+        flags = malloc(INS_MAX_FLAGS * 72 + 8);
+        if (items == NULL || vals == NULL || flags == NULL) {
+            col_submit_fail(out, 500, "internal", "Out of memory.");
+            goto out;
+        }
+        strcpy(items, "{");
+        strcpy(vals, "{");
+        strcpy(flags, "{");
+        for (size_t i = 0; i < def->n_items; i++) {
+            char num[40];
+            if (isnan(values[i]))
+                continue;
+            col_fmt_double(num, sizeof num, values[i]);
+            if (col_array_append(items, cap, &iu, def->items[i].id, first) != 0 ||
+                col_array_append(vals, cap, &vu, num, first) != 0) {
+                col_submit_fail(out, 500, "internal", "Too many items.");
+                goto out;
+            }
+            first = 0;
+        }
+        for (size_t f = 0; f < score.n_flags; f++)
+            col_array_append(flags, INS_MAX_FLAGS * 72 + 8, &fu, score.flags[f], f == 0);
+        strcat(items, "}");
+        strcat(vals, "}");
+        strcat(flags, "}");
+    }
+    subscales = json_dumps(score.subscales, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    hash_hex[0] = '\\';
+    hash_hex[1] = 'x';
+    sodium_bin2hex(hash_hex + 2, 65, hash, sizeof hash);
+    col_time_format(sub.completed_at, completed);
+    snprintf(pid, sizeof pid, "%lld", p->id);
+    if (!score.voided)
+        col_fmt_double(total, sizeof total, score.total);
+    snprintf(answered, sizeof answered, "%zu", score.answered);
+    snprintf(missing, sizeof missing, "%zu", score.missing);
+    params[0] = sub.id;
+    params[1] = pid;
+    params[2] = def->id;
+    params[3] = def->version;
+    params[4] = completed;
+    params[5] = source;
+    params[6] = hash_hex;
+    params[7] = score.voided ? NULL : total;
+    params[8] = subscales;
+    params[9] = score.severity;
+    params[10] = flags;
+    params[11] = answered;
+    params[12] = missing;
+    params[13] = score.prorated ? "true" : "false";
+    params[14] = items;
+    params[15] = vals;
+    params[16] = p->verify_in_write ? p->token_hash_param : NULL;
+    params[17] = p->actor;
+    params[18] = p->request_id;
+    params[19] = p->source_addr;
+
+    if (batcher != NULL) {
+        struct col_batch_job job;
+        memset(&job, 0, sizeof job);
+        snprintf(job.id, sizeof job.id, "%s", sub.id);
+        for (char *c = job.id; *c; c++)
+            if (*c >= 'A' && *c <= 'F')
+                *c = (char)(*c - 'A' + 'a');
+        job.json =
+            col_batch_element(def, &score, values, job.id, pid, completed, source, hash_hex + 2, p);
+        if (job.json == NULL) {
+            col_submit_fail(out, 500, "internal", "Out of memory.");
+            goto out;
+        }
+        rc = col_batcher_store(batcher, &job);
+        free(job.json);
+        if (rc < 0) {
+            err_set(&e, rc, "database unavailable");
+            col_submit_db_fail(out, rc, &e);
+            goto out;
+        }
+        if (job.inserted) {
+            out->record = col_created_record(def, &score, job.id, job.week, job.timing,
+                                             sub.completed_at, job.received, source);
+            out->status = 201;
+            goto out;
+        }
+        /* Not new: the one-by-one path below finds out what it is. */
+    }
+
+    for (int attempt = 0;; attempt++) {
+        rc = db_query(conn, "col_response_store", 20, params, &res, &e);
+        if (rc != DB_ESOFT || attempt >= COL_SOFT_RETRIES)
+            break;
+    }
+    if (rc < 0) {
+        col_submit_db_fail(out, rc, &e);
+        goto out;
+    }
+    {
+        const char *outcome = PQgetvalue(res, 0, 0);
+        if (strcmp(outcome, "created") == 0) {
+            out->record =
+                col_created_record(def, &score, PQgetvalue(res, 0, 1), atoi(PQgetvalue(res, 0, 2)),
+                                   PQgetvalue(res, 0, 3), sub.completed_at,
+                                   strtoll(PQgetvalue(res, 0, 4), NULL, 10), source);
+            out->status = 201;
+        } else if (strcmp(outcome, "duplicate") == 0) {
+            PGresult *row = NULL;
+            const char *id = PQgetvalue(res, 0, 1);
+            rc = db_query(conn, "col_response_select", 1, &id, &row, &e);
+            if (rc != 1) {
+                PQclear(row);
+                col_submit_db_fail(out, rc < 0 ? rc : DB_EHARD, &e);
+                goto out;
+            }
+            out->record = col_response_record_from_row(row, 0);
+            PQclear(row);
+            out->status = 200;
+        } else if (strcmp(outcome, "id-conflict") == 0) {
+            col_error_add(out->errors, "/id", "this id is already used by a different response");
+            col_submit_fail(out, 409, "id-conflict",
+                            "A response with the id %s was stored before with different "
+                            "content; a new response needs a new id.",
+                            sub.id);
+        } else if (strcmp(outcome, "week-taken") == 0) {
+            snprintf(out->existing, sizeof out->existing, "%s", PQgetvalue(res, 0, 1));
+            col_error_add(out->errors, "/instrument",
+                          "week %s of \"%s\" is already answered by response %s",
+                          PQgetvalue(res, 0, 2), def->id, out->existing);
+            col_submit_fail(out, 409, "already-answered",
+                            "Study week %s of %s already has a response (%s); only one is kept "
+                            "per instrument and week.",
+                            PQgetvalue(res, 0, 2), def->id, out->existing);
+        } else if (strcmp(outcome, "not-open") == 0) {
+            col_error_add(out->errors, "/completed_at", "no window of \"%s\" is open at this time",
+                          def->id);
+            col_submit_fail(out, 422, "not-open",
+                            "%s is not open yet for this participant; the next window opens at "
+                            "%s.",
+                            def->id, PQgetvalue(res, 0, 5));
+        } else if (strcmp(outcome, "not-due") == 0) {
+            col_error_add(out->errors, "/completed_at", "nothing of \"%s\" is due at this time",
+                          def->id);
+            col_submit_fail(out, 422, "not-due",
+                            "%s is not due now: its last window is answered and the next has "
+                            "not opened.",
+                            def->id);
+        } else if (strcmp(outcome, "window-closed") == 0) {
+            col_error_add(out->errors, "/completed_at",
+                          "the window of \"%s\" for week %s has closed", def->id,
+                          PQgetvalue(res, 0, 2));
+            col_submit_fail(out, 422, "window-closed",
+                            "The window for %s in study week %s has closed, and this study does "
+                            "not accept late answers.",
+                            def->id, PQgetvalue(res, 0, 2));
+        } else if (strcmp(outcome, "revoked") == 0) {
+            col_submit_fail(out, 401, "token-revoked", "The token has been revoked.");
+        } else if (strcmp(outcome, "withdrawn") == 0) {
+            col_submit_fail(out, 403, "participant-withdrawn",
+                            "This participant has withdrawn from the study; nothing more is "
+                            "collected.");
+        } else {
+            col_error_add(out->errors, "/instrument", "\"%s\" is not scheduled", def->id);
+            col_submit_fail(out, 422, "not-scheduled",
+                            "The study does not schedule the instrument \"%s\".", def->id);
+        }
+    }
+out:
+    PQclear(res);
+    free(items);
+    free(vals);
+    free(flags);
+    free(subscales);
+    col_scored_clear(&score);
+    return out->status;
+}
+
+void col_submit_reply(struct col_submit *s, struct http_reply *rep)
+{
+    if (s->status >= 200 && s->status < 300) {
+        http_reply_json(rep, s->status, s->record);
+        s->record = NULL;
+        return;
+    }
+    http_problem(rep, s->status, s->code, NULL,
+                 json_array_size(s->errors) > 0 ? json_incref(s->errors) : NULL, "%s", s->detail);
+    if (s->status == 503)
+        http_reply_header(rep, "Retry-After", "5");
+    if (s->existing[0] && rep->body != NULL) {
+        /* Name the response that holds the week in the problem body too. */
+        json_t *body = json_loadb(rep->body, rep->body_len, 0, NULL);
+        if (body != NULL) {
+            json_object_set_new(body, "existing_response", json_string(s->existing));
+            http_reply_json(rep, s->status, body);
+            rep->content_type = "application/problem+json";
+        }
+    }
+}
+
+void col_reply_db_error(struct http_reply *rep, const struct err *e)
+{
+    if (e->code == DB_EUNAVAILABLE || e->code == DB_EBUSY) {
+        http_problem(rep, 503, "database-unavailable", NULL, NULL,
+                     "The database is not reachable right now; nothing was stored. Please try "
+                     "again.");
+        http_reply_header(rep, "Retry-After", "5");
+        return;
+    }
+    log_event(LOG_ERROR, "collector.db", "code=%d message=\"%s\"", e->code, e->message);
+    http_problem(rep, 500, "internal", NULL, NULL, "The request could not be completed.");
+}
+
+int col_with_conn(struct col_app *app, col_conn_fn fn, void *ctx, struct err *e)
+{
+    PGconn *conn;
+    int rc;
+
+    conn = db_pool_acquire(app->pool, 5000, e);
+    if (conn == NULL)
+        return e->code ? e->code : DB_EUNAVAILABLE;
+    rc = fn(conn, ctx, e);
+    db_pool_release(app->pool, conn);
+    return rc;
+}

@@ -1,0 +1,251 @@
+/*
+ * test_intake.c — the collector's pure intake code without a database:
+ * RFC 3339 times, uuids, submission shapes and content hashes, event batch
+ * validation (every bad event named by index and field), protocol parsing,
+ * and the scoring seam (missing-item rule, bands, flags).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "intake.h"
+#include "scoring.h"
+#include "tap.h"
+
+static json_t *J(const char *text)
+{
+    json_error_t e;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
+    if (v == NULL)
+        printf("# bad test JSON: %s\n", e.text);
+    return v;
+}
+
+/* The errors' pointers joined by spaces, sorted as given. */
+static const char *ptrs(json_t *errors)
+{
+    static char buf[1024];
+    size_t i, used = 0;
+    json_t *e;
+
+    buf[0] = '\0';
+    json_array_foreach(errors, i, e)
+    {
+        used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", i ? " " : "",
+                                 json_string_value(json_object_get(e, "pointer")));
+        if (used >= sizeof buf)
+            break;
+    }
+    return buf;
+}
+
+static void test_times(void)
+{
+    int64_t t;
+    char buf[COL_TIME_MAX];
+
+    ok(col_time_parse("1970-01-01T00:00:00Z", &t) == 0 && t == 0, "epoch parses to 0");
+    ok(col_time_parse("2026-03-01T11:00:00.5+01:00", &t) == 0 && t == 1772359200500000LL,
+       "offset and fraction");
+    col_time_format(t, buf);
+    is_str(buf, "2026-03-01T10:00:00.500000Z", "formatted back in UTC");
+    ok(col_time_parse("2024-02-29T23:59:59-00:30", &t) == 0, "leap day");
+    ok(col_time_parse("2023-02-29T00:00:00Z", &t) != 0, "no 29 February in 2023");
+    ok(col_time_parse("2026-03-01 10:00:00Z", &t) != 0, "a space instead of T is refused");
+    ok(col_time_parse("2026-03-01T10:00Z", &t) != 0, "seconds are required");
+    ok(col_time_parse("2026-03-01T10:00:00", &t) != 0, "a zone is required");
+    ok(col_time_parse("2026-03-01T24:00:00Z", &t) != 0, "hour 24 is refused");
+    ok(col_time_parse("2026-03-01T10:00:00.Z", &t) != 0, "an empty fraction is refused");
+    ok(col_time_parse("2026-03-01T10:00:00Zjunk", &t) != 0, "trailing text is refused");
+    ok(col_uuid_ok("123e4567-e89b-12d3-a456-426614174000"), "a uuid");
+    ok(col_uuid_ok("123E4567-E89B-12D3-A456-426614174000"), "an upper-case uuid");
+    ok(!col_uuid_ok("123e4567e89b12d3a456426614174000"), "no dashes is refused");
+    ok(!col_uuid_ok("123e4567-e89b-12d3-a456-42661417400g"), "a non-hex digit is refused");
+}
+
+static void test_events(void)
+{
+    const int64_t now = 1772362800000000LL, enrolled = now - 86400LL * 1000000 * 10;
+    json_t *errors = json_array(), *rows = NULL, *types = NULL, *batch;
+    size_t n;
+
+    batch = J("[{\"id\":\"00000000-0000-0000-0000-000000000001\",\"type\":\"app_open\","
+              "\"at\":\"2026-03-01T09:00:00Z\"},"
+              "{\"id\":\"00000000-0000-0000-0000-00000000000A\",\"type\":\"session_end\","
+              "\"at\":\"2026-03-01T10:00:00+01:00\",\"duration_s\":12.5,\"props\":{\"x\":1}},"
+              "{\"id\":\"00000000-0000-0000-0000-000000000001\",\"type\":\"app_open\","
+              "\"at\":\"2026-03-01T09:00:00Z\"}]");
+    n = col_events_check(batch, now, enrolled, errors, &rows, &types);
+    is_int(n, 0, "a good batch has no problem");
+    is_int(json_array_size(rows), 3, "three rows (an in-batch repeat is absorbed later)");
+    is_str(json_string_value(json_object_get(json_array_get(rows, 1), "id")),
+           "00000000-0000-0000-0000-00000000000a", "ids are lower-cased");
+    is_str(json_string_value(json_object_get(json_array_get(rows, 1), "at")),
+           "2026-03-01T09:00:00.000000Z", "times are normalised to UTC");
+    is_int(json_array_size(types), 2, "distinct types collected");
+    json_decref(rows);
+    json_decref(types);
+    json_decref(batch);
+
+    batch = J("[{\"id\":\"00000000-0000-0000-0000-000000000001\",\"type\":\"app_open\","
+              "\"at\":\"2026-03-01T09:00:00Z\"},"
+              "{\"id\":\"nope\",\"type\":\"App Open\",\"at\":\"2026-03-01\",\"duration_s\":-2,"
+              "\"props\":[],\"colour\":1},"
+              "{\"id\":\"00000000-0000-0000-0000-000000000003\",\"type\":\"x\","
+              "\"at\":\"2026-03-02T11:00:00Z\"},"
+              "{\"id\":\"00000000-0000-0000-0000-000000000004\",\"type\":\"x\","
+              "\"at\":\"2026-01-01T00:00:00Z\"},"
+              "{\"id\":\"00000000-0000-0000-0000-000000000001\",\"type\":\"app_open\","
+              "\"at\":\"2026-03-01T09:00:01Z\"},"
+              "{\"type\":\"x\",\"at\":\"2026-03-01T09:00:00Z\",\"duration_s\":\"long\"},"
+              "7]");
+    rows = types = NULL;
+    n = col_events_check(batch, now, enrolled, errors, &rows, &types);
+    ok(n == 12 && rows == NULL, "every problem counted, no rows on failure");
+    is_str(ptrs(errors),
+           "/1/colour /1/id /1/type /1/at /1/duration_s /1/props /2/at /3/at /4/id /5/id "
+           "/5/duration_s /6",
+           "each bad event and field named");
+    json_decref(batch);
+    json_array_clear(errors);
+
+    batch = json_array();
+    for (int i = 0; i < COL_EVENTS_MAX + 1; i++)
+        json_array_append_new(batch, json_object());
+    n = col_events_check(batch, now, enrolled, errors, &rows, &types);
+    ok(n == 1 && strstr(json_string_value(json_object_get(json_array_get(errors, 0), "message")),
+                        "at most 1000") != NULL,
+       "1,001 events are refused as a whole");
+    json_decref(batch);
+    json_array_clear(errors);
+    batch = J("{\"events\":[]}");
+    is_int(col_events_check(batch, now, enrolled, errors, &rows, &types), 1,
+           "an object is not a batch");
+    json_decref(batch);
+    json_array_clear(errors);
+    batch = J("[]");
+    is_int(col_events_check(batch, now, enrolled, errors, &rows, &types), 1,
+           "an empty batch is refused");
+    json_decref(batch);
+    json_decref(errors);
+    ok(col_event_type_ok("breathing_exercise") && !col_event_type_ok("Breathing") &&
+           !col_event_type_ok("9lives") && !col_event_type_ok(""),
+       "event type names");
+}
+
+static void test_submission(void)
+{
+    const int64_t now = 1772362800000000LL;
+    json_t *errors = json_array(), *body;
+    struct col_submission s;
+    const char *ids[3] = {"a", "b", "c"};
+    double v1[3] = {1, 2, NAN}, v2[3] = {1, 2, NAN}, v3[3] = {1, 2, 0};
+    unsigned char h1[32], h2[32], h3[32];
+
+    body = J("{\"id\":\"00000000-0000-0000-0000-000000000001\",\"instrument\":\"gad7\","
+             "\"answers\":{\"gad7_1\":1},\"completed_at\":\"2026-03-01T09:00:00Z\"}");
+    is_int(col_submission_parse(body, now, &s, errors), 0, "a good submission");
+    is_str(s.instrument, "gad7", "instrument read");
+    json_decref(body);
+    body = J("{\"id\":5,\"instrument\":\"GAD 7\",\"answers\":[],\"completed_at\":"
+             "\"2026-03-02T09:00:00Z\",\"x\":1}");
+    is_int(col_submission_parse(body, now, &s, errors), 5, "five problems");
+    is_str(ptrs(errors), "/x /id /instrument /answers /completed_at", "each named");
+    json_decref(body);
+    json_array_clear(errors);
+    body = J("[1]");
+    is_int(col_submission_parse(body, now, &s, errors), 1, "an array is not a submission");
+    json_decref(body);
+    json_decref(errors);
+
+    col_submission_hash("gad7", "1", 5, ids, v1, 3, h1);
+    col_submission_hash("gad7", "1", 5, ids, v2, 3, h2);
+    col_submission_hash("gad7", "1", 5, ids, v3, 3, h3);
+    ok(memcmp(h1, h2, 32) == 0, "the same content hashes the same");
+    ok(memcmp(h1, h3, 32) != 0, "a missing item differs from a 0");
+    col_submission_hash("gad7", "1", 6, ids, v1, 3, h3);
+    ok(memcmp(h1, h3, 32) != 0, "another completion time differs");
+}
+
+static void test_protocol(void)
+{
+    json_t *errors = json_array(), *root;
+    struct col_protocol *p = NULL;
+
+    root = J("{\"id\":\"s1\",\"title\":\"T\",\"weeks\":8,\"arms\":[\"app\",{\"id\":\"wl\","
+             "\"label\":\"Waitlist\"}],\"schedule\":[{\"instrument\":\"gad7\",\"version\":\"1\","
+             "\"weeks\":[0,4,8],\"window_days\":3}]}");
+    is_int(col_protocol_parse(root, "Europe/London", &p, errors), 0, "a good protocol");
+    ok(p != NULL && p->n_arms == 2 && p->schedule[0].n_weeks == 3 &&
+           p->schedule[0].window_days == 3 && strcmp(p->timezone, "Europe/London") == 0 &&
+           p->allow_late == 1,
+       "its fields, with the default zone and late answers allowed");
+    is_str(p ? p->arm_labels[1] : NULL, "Waitlist", "an arm's label");
+    col_protocol_free(p);
+    json_decref(root);
+    root = J("{\"id\":\"S 1\",\"weeks\":0,\"arms\":[\"a\",\"a\"],\"allow_late\":1,"
+             "\"schedule\":[{\"instrument\":\"gad7\",\"weeks\":[9,-1,2,2],\"window_days\":0},"
+             "{\"instrument\":\"gad7\",\"version\":\"1\",\"weeks\":[0]}],\"x\":1}");
+    p = NULL;
+    ok(col_protocol_parse(root, "UTC", &p, errors) > 0 && p == NULL, "a bad protocol");
+    is_str(ptrs(errors),
+           "/x /id /title /weeks /allow_late /arms/1 /schedule/0/version /schedule/0/weeks/0 "
+           "/schedule/0/weeks/1 /schedule/0/weeks/3 /schedule/0/window_days "
+           "/schedule/1/instrument",
+           "every problem named");
+    json_decref(root);
+    json_decref(errors);
+}
+
+/* The collector's call into the instruments engine, on the shipped PHQ-9. */
+static void test_scoring(void)
+{
+    json_t *errors = json_array(), *answers;
+    struct ins_definition *def = NULL;
+    struct col_scored sc;
+    struct err e;
+
+    err_clear(&e);
+    is_int(ins_definition_load(ATTUNE_SOURCE_ROOT "/instruments/definitions/phq9-1.json", &def, &e),
+           0, "the shipped PHQ-9 loads");
+    if (def == NULL)
+        return;
+    answers = J("{\"phq9_1\":1,\"phq9_2\":1,\"phq9_3\":1,\"phq9_4\":1,\"phq9_5\":1,\"phq9_6\":1,"
+                "\"phq9_7\":1,\"phq9_8\":1,\"phq9_9\":2}");
+    is_int(col_answers_score(def, answers, "/answers", errors, &sc), 0, "complete answers");
+    ok(sc.total == 10 && strcmp(sc.severity, "moderate") == 0 && !sc.prorated && !sc.voided,
+       "total 10, band moderate");
+    ok(sc.n_flags == 1, "item 9 above 0 raises a safety flag");
+    ok(json_real_value(json_object_get(sc.subscales, "phq8")) == 8, "the PHQ-8 subscale is 8");
+    ok(sc.values[8] == 2 && isnan(sc.values[9]) && sc.answered == 9 && sc.missing == 1,
+       "values in item order; the unscored difficulty item may stay empty");
+    col_scored_clear(&sc);
+    json_decref(answers);
+    answers = J("{\"phq9_3\":2,\"phq9_4\":2,\"phq9_5\":2,\"phq9_6\":2,\"phq9_7\":2,\"phq9_8\":2,"
+                "\"phq9_9\":0}");
+    is_int(col_answers_score(def, answers, "/answers", errors, &sc), 0, "two items missing");
+    ok(fabs(sc.total - (12 + 2 * 12.0 / 7)) < 1e-9 && sc.prorated && isnan(sc.values[0]),
+       "two missing items take the mean of the others: 12 + 2 x 12/7");
+    ok(json_is_null(json_object_get(sc.subscales, "phq8")), "the PHQ-8 subscale is void");
+    col_scored_clear(&sc);
+    json_decref(answers);
+    answers = J("{\"phq9_1\":4,\"phq9_2\":\"often\",\"phq9_99\":1,\"phq9_4\":1}");
+    ok(col_answers_score(def, answers, "/answers", errors, &sc) >= 3, "bad answers");
+    ok(strstr(ptrs(errors), "/answers/phq9_1") && strstr(ptrs(errors), "/answers/phq9_2") &&
+           strstr(ptrs(errors), "/answers/phq9_99"),
+       "each named under /answers");
+    col_scored_clear(&sc);
+    json_decref(answers);
+    ins_definition_free(def);
+    json_decref(errors);
+}
+
+int main(void)
+{
+    test_times();
+    test_events();
+    test_submission();
+    test_protocol();
+    test_scoring();
+    return tap_done();
+}
