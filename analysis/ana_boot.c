@@ -6,7 +6,7 @@
  * 1997) to the letter, interpolation included, so that on the same
  * replicates they give the same numbers. The acceleration uses the
  * jackknife influence values l_i = (n - 1)(t - t_(-i)) of Davison & Hinkley
- * (1997, eq. 2.44), as boot.ci(..., L = empinf(b, type = "jack")) does;
+ * (1997, section 2.7), as boot.ci(..., L = empinf(b, type = "jack")) does;
  * Efron & Tibshirani (1993, eq. 14.15) centre on the mean of the t_(-i)
  * instead, which moves the ends slightly.
  *

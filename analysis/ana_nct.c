@@ -27,12 +27,14 @@
  * past the mode and their geometric bound on everything left is below
  * 1e-17, well under the rounding of the sum.
  *
- * Accuracy: against R's pt() wherever R sums its series (|ncp| < 37.6,
- * df <= 4e5), and against an independent numerical integral of the defining
- * formula elsewhere (tests/fixtures/analysis/nct_cdf.csv), the absolute error
- * is below 1e-13 for df up to 1e4 and below 1e-9 for larger df, where GSL's
- * incomplete beta function with both parameters above 1e5 limits it. Lower
- * tail probabilities far below 1e-16 for t < 0 have absolute, not relative,
+ * Accuracy, measured on the 2912 points of tests/fixtures/analysis/nct_cdf.csv
+ * (t from -60 to 200, df from 1 to 1e6, ncp from -45 to 150): the absolute
+ * error against an independent numerical integral of the defining formula
+ * is below 1e-12 everywhere (largest 9.8e-13); the difference from R's pt()
+ * where R sums its series is below 1e-12 up to df = 1e4 and 1.9e-11 at
+ * df = 1e5, where R is the less accurate. At the largest df the limit is
+ * GSL's incomplete beta with both parameters near 1e5 or more. Lower tail
+ * probabilities far below 1e-16 for t < 0 have absolute, not relative,
  * accuracy (as in R).
  */
 #include <math.h>
@@ -107,6 +109,11 @@ static int ana_beta_term(double a, double b, double log_x, double log_y, double 
     return GSL_SUCCESS;
 }
 
+static void ana_nct_beta_error(struct err *e, int status)
+{
+    err_set(e, ANA_ENUMERIC, "noncentral t: incomplete beta function: %s", gsl_strerror(status));
+}
+
 /* P(T <= t) for t > 0 and ncp != 0: the series above. */
 static int ana_nct_series(double t, double df, double ncp, double *out, struct err *e)
 {
@@ -117,7 +124,7 @@ static int ana_nct_series(double t, double df, double ncp, double *out, struct e
     double p0, q0, ip0, iq0, tp0, tq0;
     double p, q, ip, iq, tp, tq;
     gsl_sf_result r;
-    int status;
+    int status, rc = ANA_ENUMERIC;
 
     /* x = t^2/(t^2 + df) and log(1 - x), each without cancellation. */
     if (t2 < df) {
@@ -132,24 +139,32 @@ static int ana_nct_series(double t, double df, double ncp, double *out, struct e
         log_y = log(u) + log_x;
     }
     k0 = floor(lambda);
-    if (k0 > (double)ANA_NCT_MAX_TERMS)
-        return err_set(e, ANA_ENUMERIC, "noncentral t: noncentrality %g is too large", ncp);
+    if (k0 > (double)ANA_NCT_MAX_TERMS) {
+        err_set(e, ANA_ENUMERIC, "noncentral t: noncentrality %g is too large", ncp);
+        goto out;
+    }
 
     p0 = 0.5 * ana_poisson_weight(k0, lambda);
     q0 = 0.5 * sgn * ana_poisson_weight(k0 + 0.5, lambda);
     /* An incomplete beta too small for a double is zero here, not an error:
      * the sum is absolute. */
     status = gsl_sf_beta_inc_e(k0 + 0.5, b, x, &r);
-    if (status != GSL_SUCCESS && status != GSL_EUNDRFLW)
-        goto gsl_fail;
+    if (status != GSL_SUCCESS && status != GSL_EUNDRFLW) {
+        ana_nct_beta_error(e, status);
+        goto out;
+    }
     ip0 = status == GSL_EUNDRFLW ? 0.0 : r.val;
     status = gsl_sf_beta_inc_e(k0 + 1.0, b, x, &r);
-    if (status != GSL_SUCCESS && status != GSL_EUNDRFLW)
-        goto gsl_fail;
+    if (status != GSL_SUCCESS && status != GSL_EUNDRFLW) {
+        ana_nct_beta_error(e, status);
+        goto out;
+    }
     iq0 = status == GSL_EUNDRFLW ? 0.0 : r.val;
     if ((status = ana_beta_term(k0 + 0.5, b, log_x, log_y, &tp0)) != GSL_SUCCESS ||
-        (status = ana_beta_term(k0 + 1.0, b, log_x, log_y, &tq0)) != GSL_SUCCESS)
-        goto gsl_fail;
+        (status = ana_beta_term(k0 + 1.0, b, log_x, log_y, &tq0)) != GSL_SUCCESS) {
+        ana_nct_beta_error(e, status);
+        goto out;
+    }
 
     sum = p0 * ip0 + q0 * iq0;
 
@@ -159,8 +174,10 @@ static int ana_nct_series(double t, double df, double ncp, double *out, struct e
     for (long j = 1;; j++) {
         double i = k0 + (double)j, ap = i - 0.5, aq = i, term, ratio;
 
-        if (j > ANA_NCT_MAX_TERMS)
-            return err_set(e, ANA_ENUMERIC, "noncentral t: the series did not converge");
+        if (j > ANA_NCT_MAX_TERMS) {
+            err_set(e, ANA_ENUMERIC, "noncentral t: the series did not converge");
+            goto out;
+        }
         /* Step the incomplete betas from a = i - 1 + 1/2 (and i) to the next a. */
         ip -= tp;
         tp *= x * (ap + b) / (ap + 1.0);
@@ -198,10 +215,9 @@ static int ana_nct_series(double t, double df, double ncp, double *out, struct e
 
     sum += gsl_cdf_ugaussian_P(-ncp);
     *out = fmin(1.0, fmax(0.0, sum));
-    return 0;
-gsl_fail:
-    return err_set(e, ANA_ENUMERIC, "noncentral t: incomplete beta function: %s",
-                   gsl_strerror(status));
+    rc = 0;
+out:
+    return rc;
 }
 
 int ana_nct_cdf(double t, double df, double ncp, double *out, struct err *e)

@@ -8,7 +8,8 @@
 #
 # Environment: SIZES (default "280 10000 1000000"), RUNS (runs per size,
 # default 5), RUNS_LARGE (for a million, default 3), R_RUNS_LARGE (R for a
-# million, default 1: it takes minutes), RESAMPLES (default 2000), NO_R=1 to
+# million, default 1: it takes minutes and boot() holds an R x n index
+# matrix, about 11 GB), RESAMPLES (default 2000), NO_R=1 to
 # skip R. The data are generated deterministically by bench/gen_prepost.py
 # (same N, same file). Times are wall-clock seconds of the whole process,
 # reading the CSV file included; for R, start-up too, and "R compute" is the
@@ -94,15 +95,16 @@ for n in $sizes; do
   echo "  measured n=$n ($k runs)" >&2
 done
 
-printf '%12s %14s %14s %14s %10s %16s\n' participants "attune (s)" "R total (s)" \
-  "R compute (s)" "R/attune" "attune us/part."
+printf '%12s %12s %12s %14s %10s %18s %16s\n' participants "attune (s)" "R total (s)" \
+  "R compute (s)" "R/attune" "R compute/attune" "attune us/part."
 for n in $sizes; do
   a=${att[$n]}
   if [ "$have_r" = 1 ]; then
-    printf '%12s %14.4f %14.3f %14.3f %10.1f %16.2f\n' "$n" "$a" "${rtot[$n]}" "${rcomp[$n]}" \
-      "$(echo "${rtot[$n]} / $a" | bc -l)" "$(echo "$a * 1000000 / $n" | bc -l)"
+    printf '%12s %12.4f %12.3f %14.3f %10.1f %18.1f %16.2f\n' "$n" "$a" "${rtot[$n]}" \
+      "${rcomp[$n]}" "$(echo "${rtot[$n]} / $a" | bc -l)" "$(echo "${rcomp[$n]} / $a" | bc -l)" \
+      "$(echo "$a * 1000000 / $n" | bc -l)"
   else
-    printf '%12s %14.4f %14s %14s %10s %16.2f\n' "$n" "$a" - - - \
+    printf '%12s %12.4f %12s %14s %10s %18s %16.2f\n' "$n" "$a" - - - - \
       "$(echo "$a * 1000000 / $n" | bc -l)"
   fi
 done

@@ -69,7 +69,7 @@ static const struct option cli_pp_options[] = {
 static int cli_pp_parse(int argc, char **argv, struct cli_pp *o)
 {
     int opt, r;
-    double v;
+    double v = 0;
 
     ana_prepost_opts_init(&o->ana);
     o->population = DS_COMPLETERS;

@@ -244,6 +244,15 @@ int cli_analyze_reliability(int argc, char **argv, const struct cli_rerun *rerun
         status = cli_analyze_fail(&e);
         goto out;
     }
+    for (size_t j = 0; j < d->k; j++) {
+        size_t answered = 0;
+        for (size_t i = 0; i < d->n; i++)
+            answered += !isnan(d->x[i * d->k + j]);
+        if (answered == 0) {
+            fprintf(stderr, "error: item \"%s\" has no answers in %s\n", d->items[j], d->source);
+            goto out;
+        }
+    }
     rev = calloc(d->k, 1);
     mean = malloc(d->k * sizeof *mean);
     sd = malloc(d->k * sizeof *sd);

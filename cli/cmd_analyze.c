@@ -278,7 +278,10 @@ int cli_analyze(int argc, char **argv)
 
     if (argc < 2) {
         fprintf(stderr, "error: which analysis?\n");
-        cli_usage("analyze", 1);
+        for (size_t i = 0; i < CLI_ANALYZE_N; i++)
+            fprintf(stderr, "  %-12s %s\n", cli_analyze_commands[i].name,
+                    cli_analyze_commands[i].summary);
+        fprintf(stderr, "HINT: Run \"attune analyze --help\" for the options.\n");
         return CLI_USAGE;
     }
     if (strcmp(argv[1], "--rerun") == 0)

@@ -168,6 +168,33 @@ with Home(t) as home:
     if out is not None:
         check_prepost('sleep', out, SLEEP)
 
+    # ---- populations: BOCF and LOCF, checked against a direct computation ----
+    gadcsv = os.path.join(EXTRA_DIR, 'gad7_synthetic_long.csv')
+    scores = {}
+    for row in csv.DictReader(open(gadcsv)):
+        scores.setdefault(row['participant'], {})[int(row['week'])] = float(row['gad7'])
+    with_base = {p: s for p, s in scores.items() if 0 in s}
+    bocf_post = [s.get(8, s[0]) for s in with_base.values()]
+    diffs = [s[0] - s.get(8, s[0]) for s in with_base.values()]
+    mean_d = sum(diffs) / len(diffs)
+    sd_d = math.sqrt(sum((d - mean_d) ** 2 for d in diffs) / (len(diffs) - 1))
+    for pop in ('bocf', 'locf'):
+        r, out = run_json(home, 'prepost', '--csv', gadcsv, '--id', 'participant', '--time',
+                          'week', '--score', 'gad7', '--population', pop, '--no-bootstrap')
+        t.is_(r.returncode, 0, '--population %s exits 0' % pop)
+        if out is None:
+            continue
+        t.is_((out['population']['name'], out['population']['included'],
+               out['population']['imputed'], out['population']['excluded']),
+              (pop, len(with_base), 1, {'no_baseline': 1}),
+              '%s: everyone with a baseline, one follow-up carried forward' % pop)
+        close(out['mean_post'], sum(bocf_post) / len(bocf_post), CLOSED,
+              '%s: mean at follow-up with the baseline carried forward' % pop)
+        close(out['d_z']['value'], mean_d / sd_d, CLOSED, '%s: d_z' % pop)
+        t.ok(out['pct_reduction_group_means'].get('ci95') is None and
+             'not asked for' in out['unavailable'].get('bootstrap', ''),
+             '%s: --no-bootstrap leaves the interval out, saying so' % pop)
+
     # ---- the three formats say the same ----
     r_table = home.attune('analyze', 'prepost', *base, '--in-arm', 'CBT')
     t.is_(r_table.returncode, 0, 'table format exits 0')
@@ -427,6 +454,11 @@ with Home(t) as home:
         t.is_((out['n'], out['k'], out['population']['excluded']['missing_answer']),
               (len(complete), 7, 1), 'study reliability: complete cases, items, one excluded')
         t.ok(out.get('run_id') is not None, 'study reliability: recorded')
+
+    r = home.attune('analyze', 'reliability', '--study', 'calm', '--instrument', 'gad7',
+                    '--items', 'q1,q2,q9')
+    t.ok(r.returncode == 1 and 'item "q9" has no answers' in r.stderr,
+         'study reliability: an item nobody answered is named', r.stderr)
 
     # --rerun: identical, then the data change.
     if run_id:

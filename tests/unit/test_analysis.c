@@ -31,11 +31,27 @@
 
 #define FIXTURE(rel) ATTUNE_SOURCE_ROOT "/tests/fixtures/" rel
 
+/* The largest relative error seen per tolerance class, reported at the end. */
+static double worst_closed, worst_nctci;
+
+static void note_error(double got, double want, double tol)
+{
+    double err = want == 0 ? fabs(got) : fabs(got - want) / fabs(want);
+
+    if (!isfinite(err))
+        return;
+    if (tol == CLOSED)
+        worst_closed = fmax(worst_closed, err);
+    else if (tol == NCTCI)
+        worst_nctci = fmax(worst_nctci, err);
+}
+
 /* Relative agreement: |got - want| <= tol |want| (absolute tol when want is 0). */
 #define is_rel(got, want, tol, ...)                                                                \
     do {                                                                                           \
         double g_ = (got), w_ = (want);                                                            \
         double lim_ = w_ == 0 ? (tol) : (tol)*fabs(w_);                                            \
+        note_error(g_, w_, (tol));                                                                 \
         if (!tap_ok(isfinite(g_) && fabs(g_ - w_) <= lim_, __FILE__, __LINE__, __VA_ARGS__))       \
             printf("#   got %.17g, want %.17g (relative error %.3g, tolerance %g)\n", g_, w_,      \
                    w_ == 0 ? fabs(g_) : fabs(g_ - w_) / fabs(w_), (double)(tol));                  \
@@ -184,6 +200,34 @@ static void test_nct_cdf_table(void)
     ok(n_r > 1500, "%zu points compared with R's pt() where R sums its series", n_r);
 }
 
+/* Interval ends where R's pt() approximates, against roots of the integral. */
+static void test_nct_ci_table(void)
+{
+    FILE *f = fopen(FIXTURE("analysis/nct_ci.csv"), "r");
+    char line[512];
+    int rows = 0;
+
+    if (f == NULL || fgets(line, sizeof line, f) == NULL) {
+        ok(0, "nct_ci.csv is readable");
+        return;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        double t, df, lo, hi, rlo, rhi;
+        struct ana_ci ci;
+        struct err e;
+        if (sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf", &t, &df, &lo, &hi, &rlo, &rhi) != 6)
+            continue;
+        rows++;
+        err_clear(&e);
+        ok(ana_nct_ncp_ci(t, df, 0.95, &ci, &e) == 0, "ncp interval at t = %g, df = %g: %s", t, df,
+           e.message);
+        is_rel(ci.lo, lo, NCTCI, "t = %g, df = %g: lower end (R's pt() gives %.6f)", t, df, rlo);
+        is_rel(ci.hi, hi, NCTCI, "t = %g, df = %g: upper end (R's pt() gives %.6f)", t, df, rhi);
+    }
+    fclose(f);
+    ok(rows >= 7, "%d intervals checked where R's pt() approximates", rows);
+}
+
 static void test_nct_ci(void)
 {
     struct ana_ci ci;
@@ -327,6 +371,7 @@ static void check_bootstrap(const char *label, json_t *boot, const struct pairs 
 
     ana_boot_opts_init(&o);
     o.resamples = (size_t)jnum(boot, "R");
+    err_clear(&e);
     ok(ana_boot_pct_reduction(p->pre, p->post, p->n, &o, &b, &e) == 0, "%s: bootstrap runs: %s",
        label, e.message);
     is_rel(b.estimate, jnum(boot, "estimate"), CLOSED, "%s: bootstrap estimate", label);
@@ -478,6 +523,7 @@ static void check_between(const char *label, json_t *ref, const double *pre, con
     struct ana_between b;
     struct err e;
 
+    err_clear(&e);
     ok(ana_between_run(pre, post, arm, n, 0.95, ANA_J_EXACT, &b, &e) == 0, "%s: runs: %s", label,
        e.message);
     is_int(b.n_test, (long long)jnum(ref, "n_test"), "%s: test arm n", label);
@@ -938,6 +984,7 @@ int main(void)
     gsl_set_error_handler_off();
     test_nct_cdf_table();
     test_nct_ci();
+    test_nct_ci_table();
     test_reference_prepost();
     test_boot_intervals_exact();
     test_boot_methods();
@@ -946,5 +993,8 @@ int main(void)
     test_gad7();
     test_bfi();
     test_edges();
+    printf("# largest relative error against R: closed-form values %.3g, noncentral-t "
+           "interval ends %.3g\n",
+           worst_closed, worst_nctci);
     return tap_done();
 }
