@@ -16,6 +16,10 @@
 
 #include "audit.h"
 #include "cluster.h"
+#include "dash.h"
+#include "ds.h"
+#include "ds_attrition.h"
+#include "ds_engage.h"
 #include "col_int.h"
 #include "ins.h"
 #include "log.h"
@@ -28,6 +32,9 @@ _Static_assert(offsetof(struct col_app, access) == 0,
                "access/ reads req->app as a struct acc_env: it must come first");
 /* Group-commit writer threads (batch.c). */
 #define COL_WRITERS 2
+/* Connections the dashboards hold beyond the request threads' own: the
+ * worker that rebuilds documents, and a streamed export or two. */
+#define COL_DASH_CONNECTIONS 3
 
 /* Every route the server answers, gathered from the modules' tables. */
 static struct http_route *col_collect_routes(size_t *n_out)
@@ -41,6 +48,7 @@ static struct http_route *col_collect_routes(size_t *n_out)
         {col_form_routes, col_form_routes_count},
         {col_fhir_routes, col_fhir_routes_count},
         {acc_routes, acc_routes_count},
+        {dash_routes, dash_routes_count},
         {col_static_routes, col_static_routes_count},
     };
     size_t total = 0, at = 0;
@@ -128,8 +136,9 @@ static int col_read_pem(const char *path, char **out, struct err *e)
 
 int col_serve(const struct cfg *cfg, struct err *e)
 {
-    static const struct db_statement *const statement_tables[] = {col_statements, acc_statements,
-                                                                  audit_statements, NULL};
+    static const struct db_statement *const statement_tables[] = {
+        col_statements, acc_statements,          audit_statements,     dash_statements,
+        ds_statements,  ds_attrition_statements, ds_engage_statements, NULL};
     struct col_app app;
     struct http_server_config hcfg;
     struct http_server *server = NULL;
@@ -190,8 +199,8 @@ int col_serve(const struct cfg *cfg, struct err *e)
                                   (rc = col_read_pem(cfg->tls_key, &tls_key, e)) != 0))
         goto out;
     /* The batch writers borrow connections too (COL_WRITERS more). */
-    if ((rc = db_pool_new(app_conninfo, cfg->db_pool_size + COL_WRITERS, statement_tables,
-                          &app.pool, e)) != 0)
+    if ((rc = db_pool_new(app_conninfo, cfg->db_pool_size + COL_WRITERS + COL_DASH_CONNECTIONS,
+                          statement_tables, &app.pool, e)) != 0)
         goto out;
     if ((rc = col_batcher_start(app.pool, COL_WRITERS, &app.batcher, e)) != 0)
         goto out;
@@ -199,6 +208,8 @@ int col_serve(const struct cfg *cfg, struct err *e)
         goto out;
     access_ready = 1;
     if ((rc = acc_worker_start(app.pool, COL_SEAL_INTERVAL_MS, &worker, e)) != 0)
+        goto out;
+    if ((rc = dash_start(app.pool, cfg, &app, cfg->dashboard_prewarm, &app.dash, e)) != 0)
         goto out;
     routes = col_collect_routes(&hcfg.n_routes);
     if (routes == NULL) {
@@ -213,6 +224,7 @@ int col_serve(const struct cfg *cfg, struct err *e)
     hcfg.max_body_bytes = cfg->max_body_bytes;
     hcfg.routes = routes;
     hcfg.authorize = acc_authorize;
+    hcfg.observe = dash_observe;
     hcfg.app = &app;
     hcfg.tls_cert_pem = tls_cert;
     hcfg.tls_key_pem = tls_key;
@@ -247,6 +259,7 @@ int col_serve(const struct cfg *cfg, struct err *e)
     rc = 0;
 out:
     http_server_stop(server, 0);
+    dash_stop(app.dash);
     col_batcher_stop(app.batcher);
     acc_worker_stop(worker);
     if (access_ready)
