@@ -395,6 +395,23 @@ send:
     free(cp.body);
 }
 
+void dash_cache_invalidate(struct dash_app *d, const struct dash_doc_kind *kind, const char *study)
+{
+    struct dash_cache *c = d->cache;
+
+    pthread_mutex_lock(&c->mu);
+    for (struct dash_entry *x = c->entries; x != NULL; x = x->next)
+        if (x->kind == kind && strcmp(x->study, study) == 0)
+            x->version.seq = -1;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* New intake counts: the study's data-quality document shows them. */
+static void dash_intake_touched(void *ctx, const char *study)
+{
+    dash_cache_invalidate(ctx, &dash_doc_quality, study);
+}
+
 void dash_cache_enqueue(struct dash_app *d, const struct dash_doc_kind *kind, const char *study,
                         const char *param)
 {
@@ -483,7 +500,7 @@ static void *dash_worker(void *arg)
             struct err e;
             pthread_mutex_unlock(&c->mu);
             err_clear(&e);
-            if (dash_intake_flush(d->intake, d->pool, &e) != 0)
+            if (dash_intake_flush(d->intake, d->pool, dash_intake_touched, d, &e) != 0)
                 log_event(LOG_WARN, "dash.intake", "message=\"%s\"", e.message);
             last_flush = dash_mono();
             pthread_mutex_lock(&c->mu);
@@ -536,7 +553,7 @@ void dash_stop(struct dash_app *d)
         pthread_mutex_unlock(&c->mu);
         pthread_join(d->worker, NULL);
         err_clear(&e);
-        if (dash_intake_flush(d->intake, d->pool, &e) != 0)
+        if (dash_intake_flush(d->intake, d->pool, NULL, NULL, &e) != 0)
             log_event(LOG_WARN, "dash.intake", "message=\"%s\"", e.message);
     }
     while (c->entries != NULL) {

@@ -94,6 +94,12 @@ enum dash_part {
 void dash_reply_doc(struct http_request *req, struct http_reply *rep,
                     const struct dash_doc_kind *kind, const char *param, enum dash_part part);
 
+/*
+ * Marks the cached documents of `kind` for `study` stale, whatever their
+ * version (the intake counts change without a data version).
+ */
+void dash_cache_invalidate(struct dash_app *d, const struct dash_doc_kind *kind, const char *study);
+
 /* Queues a document for the worker to build (prewarming). */
 void dash_cache_enqueue(struct dash_app *d, const struct dash_doc_kind *kind, const char *study,
                         const char *param);
@@ -120,8 +126,12 @@ struct dash_app *dash_of(const struct http_request *req);
 int dash_intake_new(struct dash_intake **out);
 void dash_intake_free(struct dash_intake *in);
 
-/* Writes the counts gathered so far to intake_outcomes (the worker, every few seconds). */
-int dash_intake_flush(struct dash_intake *in, struct db_pool *pool, struct err *e);
+/*
+ * Writes the counts gathered so far to intake_outcomes (the worker, every few
+ * seconds), then calls `touched` once for each study whose counts changed.
+ */
+int dash_intake_flush(struct dash_intake *in, struct db_pool *pool,
+                      void (*touched)(void *ctx, const char *study), void *ctx, struct err *e);
 
 /* ---- shared by the builders (common.c) ---- */
 

@@ -263,7 +263,8 @@ static int dash_resolve_tokens(struct db_pool *pool, struct dash_count *list, st
     return 0;
 }
 
-int dash_intake_flush(struct dash_intake *in, struct db_pool *pool, struct err *e)
+int dash_intake_flush(struct dash_intake *in, struct db_pool *pool,
+                      void (*touched)(void *ctx, const char *study), void *ctx, struct err *e)
 {
     struct dash_flush_tx t;
     long long dropped;
@@ -284,6 +285,13 @@ int dash_intake_flush(struct dash_intake *in, struct db_pool *pool, struct err *
     rc = dash_resolve_tokens(pool, t.list, e);
     if (rc == 0)
         rc = db_run(pool, DB_READ_COMMITTED, dash_flush_tx, &t, e);
+    for (struct dash_count *c = t.list; rc == 0 && touched != NULL && c != NULL; c = c->next) {
+        int seen = 0;
+        for (struct dash_count *b = t.list; b != c && !seen; b = b->next)
+            seen = strcmp(b->study, c->study) == 0;
+        if (!seen && c->study[0] != '\0')
+            touched(ctx, c->study);
+    }
     dash_counts_free(t.list);
     return rc;
 }

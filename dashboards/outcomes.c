@@ -415,10 +415,11 @@ static json_t *dash_trajectories(const struct ds_long *d, size_t *shown)
         per_arm[d->subject_arm[s] >= 0 ? (size_t)d->subject_arm[s] : 0]++;
     for (size_t s = 0; s < d->n_subjects; s++) {
         size_t a = d->subject_arm[s] >= 0 ? (size_t)d->subject_arm[s] : 0;
-        size_t total = per_arm[a],
-               step = total > DASH_TRAJECTORIES_PER_ARM ? total / DASH_TRAJECTORIES_PER_ARM : 1;
-        /* Every step-th participant of the arm in enrolment order: deterministic and spread. */
-        if ((count[a]++ % step) != 0 || count[a] / step > DASH_TRAJECTORIES_PER_ARM)
+        size_t total = per_arm[a], k = count[a]++;
+        /* Participants k with floor(k * N / total) stepping up: exactly N of
+         * the arm's, spread evenly in enrolment order, deterministic. */
+        if (total > DASH_TRAJECTORIES_PER_ARM && (k * DASH_TRAJECTORIES_PER_ARM) / total ==
+                                                     ((k + 1) * DASH_TRAJECTORIES_PER_ARM) / total)
             continue;
         by_subject[s] = json_pack("{s:s, s:s, s:[]}", "code", d->subjects[s], "arm",
                                   d->n_arms ? d->arms[a] : "all", "points");

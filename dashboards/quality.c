@@ -90,7 +90,7 @@ static int dash_quality_build(const struct dash_build *b, struct dash_built *out
     json_object_set_new(
         doc, "definitions",
         json_pack("{s:s, s:s, s:s}", "intake",
-                  "counted by attune serve for every participant submission (API, web form, "
+                  "Counted by attune serve for every participant submission (API, web form, "
                   "FHIR): stored, retry (the same submission again, answered 200 with nothing "
                   "stored), duplicate (events already stored, skipped within a batch), or the "
                   "problem code it was refused with; requests that could not be tied to a "

@@ -51,7 +51,8 @@ function intake(doc) {
   const refused = doc.intake.filter((r) => !COUNTED.includes(r.outcome));
   byId('rej-note').textContent = `${doc.definitions.intake}.`;
   const label = (r) => `${r.channel}: ${r.outcome}`;
-  chart(byId('rej-chart'), {
+  byId('rej-chart').classList.toggle('hidden', refused.length === 0);
+  if (refused.length) chart(byId('rej-chart'), {
     type: 'bar',
     data: { labels: refused.map(label), datasets: [{ label: 'refused submissions', data: refused.map((r) => r.requests), backgroundColor: COLORS.status.missed }] },
     options: { indexAxis: 'y', scales: { x: { beginAtZero: true, title: { display: true, text: 'requests' } } }, plugins: { legend: { display: false } } },
@@ -61,12 +62,15 @@ function intake(doc) {
   clear(byId('rej-table')).append(refused.length ? table({ caption: 'Refused submissions', id: 'rej-numbers', columns: cols, rows: refused })
     : el('p', {}, 'No refused submissions were counted.'));
   const dup = doc.intake.filter((r) => r.outcome === 'retry' || r.outcome === 'duplicate');
-  chart(byId('dup-chart'), {
+  byId('dup-chart').classList.toggle('hidden', dup.length === 0);
+  if (dup.length) chart(byId('dup-chart'), {
     type: 'bar',
     data: { labels: dup.map(label), datasets: [{ label: 'absorbed', data: dup.map((r) => r.items), backgroundColor: COLORS.status.open }] },
     options: { indexAxis: 'y', scales: { x: { beginAtZero: true, title: { display: true, text: 'questionnaires or events' } } }, plugins: { legend: { display: false } } },
   }, 'Duplicate uploads absorbed by channel');
-  clear(byId('dup-table')).append(table({ caption: 'Every counted outcome', id: 'intake-numbers', columns: cols, rows: doc.intake }));
+  clear(byId('dup-table')).append(doc.intake.length
+    ? table({ caption: 'Every counted outcome', id: 'intake-numbers', columns: cols, rows: doc.intake })
+    : el('p', {}, 'Nothing has been counted yet.'));
 }
 
 function scores(doc) {
