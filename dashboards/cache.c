@@ -42,6 +42,7 @@
 #define DASH_WAIT_MS       20000 /* how long a request waits for a build in progress */
 #define DASH_MAX_ENTRIES   512
 #define DASH_FLUSH_EVERY_S 5
+#define DASH_MIN_GAP_S     10.0 /* see dash_rebuild_gap() */
 
 struct dash_entry {
     const struct dash_doc_kind *kind;
@@ -130,6 +131,18 @@ static struct dash_entry *dash_entry_get(struct dash_cache *c, const struct dash
     c->entries = x;
     c->n++;
     return x;
+}
+
+/*
+ * How long an expensive document is served stale before the worker builds it
+ * again: at least DASH_MIN_GAP_S, and twice its last build, so that a study
+ * taking data every second does not keep the worker (and a database
+ * connection) busy rebuilding one document.
+ */
+static double dash_rebuild_gap(const struct dash_entry *x)
+{
+    double twice = 2 * x->build_ms / 1e3;
+    return twice > DASH_MIN_GAP_S ? twice : DASH_MIN_GAP_S;
 }
 
 /* Queues an entry for the worker (lock held). */
@@ -351,7 +364,7 @@ void dash_reply_doc(struct http_request *req, struct http_reply *rep,
     if (x->pub != NULL) {
         int fresh = x->version.seq == now.seq && dash_mono() - x->built_mono <= x->kind->ttl_s;
         if (fresh || x->building || x->build_ms > DASH_SYNC_MS) {
-            if (!fresh)
+            if (!fresh && dash_mono() - x->built_mono >= dash_rebuild_gap(x))
                 dash_queue_locked(c, x);
             have = dash_copy_out(x, part, &cp) == 0;
             pthread_mutex_unlock(&c->mu);

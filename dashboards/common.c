@@ -183,6 +183,11 @@ int dash_record_run(struct db_pool *pool, const char *study, const char *kind, j
     return rc;
 }
 
+int dash_sample_keep(size_t k, size_t total, size_t max)
+{
+    return total <= max || (k * max) / total != ((k + 1) * max) / total;
+}
+
 void dash_sha256_hex(const char *text, size_t len, char out[65])
 {
     unsigned char h[crypto_hash_sha256_BYTES];

@@ -186,6 +186,17 @@ int dash_record_run(struct db_pool *pool, const char *study, const char *kind, j
                     const char *fingerprint, json_t *versions, json_t *result, char run_id[37],
                     struct err *e);
 
+/*
+ * Whether item k of `total` is in an even, deterministic sample of at most
+ * `max`: all when total <= max, else the items where floor(k max / total)
+ * steps up (for the points of a scatter on a large study; the statistics
+ * always use everyone).
+ */
+int dash_sample_keep(size_t k, size_t total, size_t max);
+
+/* Points drawn per arm in scatters and trajectories, at most. */
+#define DASH_POINTS_PER_ARM 3000
+
 /* Hex SHA-256 of a text (65 bytes with the NUL). */
 void dash_sha256_hex(const char *text, size_t len, char out[65]);
 

@@ -226,9 +226,23 @@ static int dash_engagement_build(const struct dash_build *b, struct dash_built *
                 json_array_append_new(assoc, dash_assoc(ds_eng_metric_name(dash_metrics[m]),
                                                         dash_arm_name(d, a), x, y, k));
             }
+        size_t *in_arm = calloc(d->n_arms + 1, sizeof *in_arm);
+        size_t *seen = calloc(d->n_arms + 1, sizeof *seen);
+        if (in_arm == NULL || seen == NULL) {
+            free(in_arm);
+            free(seen);
+            rc = err_set(e, DASH_EINIT, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < pairs.n; i++)
+            in_arm[pairs.arm[i] >= 0 ? (size_t)pairs.arm[i] : d->n_arms]++;
         for (size_t i = 0; i < pairs.n; i++) {
-            json_t *p =
-                json_pack("{s:s, s:s, s:f}", "code", d->subjects[pairs.subject[i]], "arm",
+            size_t a = pairs.arm[i] >= 0 ? (size_t)pairs.arm[i] : d->n_arms;
+            json_t *p;
+            /* The statistics use everyone; the scatter draws at most this many an arm. */
+            if (!dash_sample_keep(seen[a]++, in_arm[a], DASH_POINTS_PER_ARM))
+                continue;
+            p = json_pack("{s:s, s:s, s:f}", "code", d->subjects[pairs.subject[i]], "arm",
                           dash_arm_name(d, pairs.arm[i]), "change", pairs.pre[i] - pairs.post[i]);
             for (size_t m = 0; m < DASH_N_METRICS; m++)
                 json_object_set_new(
@@ -236,6 +250,8 @@ static int dash_engagement_build(const struct dash_build *b, struct dash_built *
                     dash_num(ds_engagement_value(g, pairs.subject[i], -1, dash_metrics[m])));
             json_array_append_new(points, p);
         }
+        free(in_arm);
+        free(seen);
         doc = json_pack("{s:s, s:s, s:{s:s, s:f, s:f, s:s, s:I}}", "study", b->study, "outcome",
                         instrument, "change", "definition",
                         "baseline - final score (positive: "
@@ -290,8 +306,10 @@ static int dash_engagement_build(const struct dash_build *b, struct dash_built *
     json_object_set_new(doc, "runs",
                         json_pack("[{s:s, s:s, s:s}]", "kind", "dashboard.engagement", "id", run_id,
                                   "fingerprint", fp));
-    priv = json_pack("{s:s, s:s, s:O, s:o}", "study", b->study, "outcome", instrument, "runs",
-                     json_object_get(doc, "runs"), "points", points);
+    priv = json_pack("{s:s, s:s, s:O, s:o, s:s}", "study", b->study, "outcome", instrument, "runs",
+                     json_object_get(doc, "runs"), "points", points, "points_rule",
+                     "every completer when an arm has at most 3000, else 3000 of the arm's "
+                     "spread evenly; the correlations and lines use everyone");
     points = NULL;
     if (priv == NULL) {
         rc = err_set(e, DASH_EINIT, "out of memory");

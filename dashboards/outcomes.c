@@ -378,6 +378,8 @@ static int dash_group(struct dash_oc *oc, enum ds_population pop, int arm, json_
                 const char *cat =
                     dash_jt_category(&oc->facts, &c, pairs.pre[i], pairs.post[i], rci[i]);
                 count[cat[0] == 'r' ? 0 : cat[0] == 'i' ? 1 : cat[0] == 'u' ? 2 : 3]++;
+                if (!dash_sample_keep(i, pairs.n, DASH_POINTS_PER_ARM))
+                    continue;
                 json_array_append_new(
                     pts,
                     json_pack("{s:s, s:s, s:f, s:f, s:f, s:s}", "code",
@@ -415,11 +417,8 @@ static json_t *dash_trajectories(const struct ds_long *d, size_t *shown)
         per_arm[d->subject_arm[s] >= 0 ? (size_t)d->subject_arm[s] : 0]++;
     for (size_t s = 0; s < d->n_subjects; s++) {
         size_t a = d->subject_arm[s] >= 0 ? (size_t)d->subject_arm[s] : 0;
-        size_t total = per_arm[a], k = count[a]++;
-        /* Participants k with floor(k * N / total) stepping up: exactly N of
-         * the arm's, spread evenly in enrolment order, deterministic. */
-        if (total > DASH_TRAJECTORIES_PER_ARM && (k * DASH_TRAJECTORIES_PER_ARM) / total ==
-                                                     ((k + 1) * DASH_TRAJECTORIES_PER_ARM) / total)
+        /* An even spread of the arm's participants in enrolment order. */
+        if (!dash_sample_keep(count[a]++, per_arm[a], DASH_TRAJECTORIES_PER_ARM))
             continue;
         by_subject[s] = json_pack("{s:s, s:s, s:[]}", "code", d->subjects[s], "arm",
                                   d->n_arms ? d->arms[a] : "all", "points");
@@ -592,6 +591,11 @@ static int dash_outcomes_build(const struct dash_build *b, struct dash_built *ou
         goto out;
     }
     json_object_set_new(priv, "trajectories_shown", json_integer((json_int_t)shown));
+    json_object_set_new(priv, "jacobson_truax_rule",
+                        json_sprintf("every completer when an arm has at most %d, else %d of the "
+                                     "arm's spread evenly in enrolment order; the categories in "
+                                     "the public document count everyone",
+                                     DASH_POINTS_PER_ARM, DASH_POINTS_PER_ARM));
     json_object_set_new(priv, "trajectories_rule",
                         json_sprintf("all participants when an arm has at most %d, else every "
                                      "k-th in enrolment order, %d per arm",

@@ -98,7 +98,7 @@ function association(doc, priv) {
   const rows = doc.association.filter((a) => a.metric === metric);
   const arms = rows.map((r) => r.arm).filter((a) => a !== 'all');
   const color = (arm) => (arm === 'all' ? '#1b1f24' : armColor(arms, arm));
-  byId('assoc-note').textContent = `Change in ${doc.outcome} from week ${doc.change.pre} to week ${doc.change.post} (${doc.change.definition}) among completers (n ${fmtInt(doc.change.n)}), against ${METRIC_LABEL[metric]} over the study weeks. Lines: ${doc.line_rule}.${priv ? '' : ' Researchers also see each participant\'s point.'}`;
+  byId('assoc-note').textContent = `Change in ${doc.outcome} from week ${doc.change.pre} to week ${doc.change.post} (${doc.change.definition}) among completers (n ${fmtInt(doc.change.n)}), against ${METRIC_LABEL[metric]} over the study weeks. Lines: ${doc.line_rule}.${priv ? ` Points: ${priv.points_rule}.` : ' Researchers also see each participant\'s point.'}`;
   const datasets = [];
   if (priv) {
     for (const arm of arms) {
@@ -163,11 +163,8 @@ async function main() {
   let last = null;
   sel.addEventListener('change', () => { metric = sel.value; if (last) association(last[0].data, last[1] ? last[1].data : null); });
   getJSON(`${base}/overview`).then((o) => { byId('study-title').textContent = o.data.study.title; }).catch(() => {});
-  live(study, async () => {
-    const docs = [await getJSON(`${base}/engagement`)];
-    if (researcher) docs.push(await getJSON(`${base}/engagement/points`));
-    return docs;
-  }, (docs) => {
+  live(study, async () => Promise.all([getJSON(`${base}/engagement`)].concat(
+    researcher ? [getJSON(`${base}/engagement/points`)] : [])), (docs) => {
     last = docs;
     const doc = docs[0].data;
     clear(byId('error'));

@@ -256,7 +256,7 @@ function jacobsonTruax(doc, priv) {
   const shapes = { recovered: 'triangle', improved: 'circle', unchanged: 'rect', deteriorated: 'crossRot' };
   const any = groups.find((g) => g.reliable_change);
   byId('jt-note').textContent = any
-    ? `Completers, week ${doc.pre} (x) against week ${doc.post} (y). Diagonal: no change; dashed lines: the smallest reliable change (1.96 × SE of the difference, reliability ${fmt(any.reliable_change.reliability)}); dotted lines: the clinical cut-off (criterion ${any.reliable_change.clinically_significant.criterion}). Points are jittered by at most ±0.2 so that equal scores do not hide each other.`
+    ? `Completers, week ${doc.pre} (x) against week ${doc.post} (y). Diagonal: no change; dashed lines: the smallest reliable change (1.96 × SE of the difference, reliability ${fmt(any.reliable_change.reliability)}); dotted lines: the clinical cut-off (criterion ${any.reliable_change.clinically_significant.criterion}). Points are jittered by at most ±0.2 so that equal scores do not hide each other.${priv && priv.jacobson_truax_rule ? ` Points drawn: ${priv.jacobson_truax_rule}.` : ''}`
     : 'Reliable change needs the instrument\'s reliability; none is known for this instrument.';
   const rows = groups.map((g) => ({ arm: g.arm, n: g.n, ...(g.reliable_change ? g.reliable_change.clinically_significant : {}), mrc: g.reliable_change && g.reliable_change.min_reliable_change }));
   clear(byId('jt-table')).append(table({
@@ -318,19 +318,21 @@ async function main() {
   const { study, session } = await setupPage('outcomes');
   const researcher = isResearcher(session);
   const base = `/api/v1/studies/${study}/dashboard`;
-  const overview = await getJSON(`${base}/overview`);
-  byId('study-title').textContent = overview.data.study.title;
-  const instrument = params.get('instrument') || overview.data.primary_instrument;
-  const sel = byId('instrument');
-  for (const i of overview.data.instruments) sel.append(el('option', { value: i.id, selected: i.id === instrument || null }, i.title));
-  sel.addEventListener('change', () => { window.location.search = `?instrument=${encodeURIComponent(sel.value)}`; });
+  // The instrument list comes with the overview; the outcomes document does
+  // not wait for it (without ?instrument= the server picks the weekly one).
+  const asked = params.get('instrument');
+  const q = asked ? `?instrument=${encodeURIComponent(asked)}` : '';
+  getJSON(`${base}/overview`).then((overview) => {
+    byId('study-title').textContent = overview.data.study.title;
+    const instrument = asked || overview.data.primary_instrument;
+    const sel = byId('instrument');
+    for (const i of overview.data.instruments) sel.append(el('option', { value: i.id, selected: i.id === instrument || null }, i.title));
+    sel.addEventListener('change', () => { window.location.search = `?instrument=${encodeURIComponent(sel.value)}`; });
+  }).catch((e) => showError(byId('error'), e));
   let last = null;
   byId('population').addEventListener('change', (e) => { population = e.target.value; if (last) prepost(last[0].data); });
-  live(study, async () => {
-    const docs = [await getJSON(`${base}/outcomes?instrument=${encodeURIComponent(instrument)}`)];
-    if (researcher) docs.push(await getJSON(`${base}/outcomes/individual?instrument=${encodeURIComponent(instrument)}`));
-    return docs;
-  }, (docs) => {
+  live(study, async () => Promise.all([getJSON(`${base}/outcomes${q}`)].concat(
+    researcher ? [getJSON(`${base}/outcomes/individual${q}`)] : [])), (docs) => {
     last = docs;
     const doc = docs[0].data;
     const priv = docs[1] ? docs[1].data : null;

@@ -218,12 +218,10 @@ async function main() {
   const base = `/api/v1/studies/${study}/dashboard`;
   let reload = null;
   reload = live(study, async () => {
-    const docs = [await getJSON(`${base}/overview`)];
-    if (researcher) {
-      docs.push(await getJSON(`${base}/alerts`));
-      docs.push({ page: await getJSON(`${base}/completion?limit=${GRID_PAGE}&offset=${gridOffset}`) });
-    }
-    return docs;
+    if (!researcher) return [await getJSON(`${base}/overview`)];
+    const [o, a, page] = await Promise.all([getJSON(`${base}/overview`), getJSON(`${base}/alerts`),
+      getJSON(`${base}/completion?limit=${GRID_PAGE}&offset=${gridOffset}`)]);
+    return [o, a, { page }];
   }, (docs) => {
     const doc = docs[0].data;
     byId('study-title').textContent = doc.study.title;

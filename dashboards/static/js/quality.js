@@ -102,11 +102,8 @@ async function main() {
   const researcher = isResearcher(session);
   const base = `/api/v1/studies/${study}/dashboard`;
   getJSON(`${base}/overview`).then((o) => { byId('study-title').textContent = o.data.study.title; }).catch(() => {});
-  live(study, async () => {
-    const docs = [await getJSON(`${base}/quality`)];
-    if (researcher) docs.push(await getJSON(`${base}/quality/participants`));
-    return docs;
-  }, (docs) => {
+  live(study, async () => Promise.all([getJSON(`${base}/quality`)].concat(
+    researcher ? [getJSON(`${base}/quality/participants`)] : [])), (docs) => {
     const doc = docs[0].data;
     clear(byId('error'));
     provenance(byId('provenance'), docs);
