@@ -59,7 +59,7 @@ def start(cmd, env, pattern, log):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
+    ap.add_argument('--build', default=os.environ.get('ATTUNE_BUILD', os.path.join(ROOT, 'build')))
     ap.add_argument('--runs', type=int, default=5)
     ap.add_argument('--seconds', type=float, default=5)
     ap.add_argument('--threads', type=int, default=8)
@@ -165,6 +165,16 @@ def main():
             b, c = med('baseline', m), med('collector', m)
             print('| %s | %.0f (%s) | %.0f (%s) | %.2f |' % (label, b, rng('baseline', m), c,
                                                             rng('collector', m), c / b))
+        for m, label in (('submit', 'questionnaire submissions/s, %d connections' % a.conns),
+                         ('events', 'events/s, batches of %d, %d connections' % (a.batch,
+                                                                               a.conns))):
+            b, c = med('baseline', m), med('collector', m)
+            print('RESULT\tcollector\t%s\t%.0f\t/s\t%.0f\t%.2f' % (label, c, b, c / b))
+        for m in ('submit', 'events'):
+            p50 = statistics.median(x[1]['p50_ms'] for x in results[('collector', m)])
+            p99 = statistics.median(x[1]['p99_ms'] for x in results[('collector', m)])
+            print('RESULT\tcollector\t%s latency p50 / p99 under load\t%.1f / %.1f\tms' % (
+                'submission' if m == 'submit' else 'event batch', p50, p99))
         print()
         print('collector rows acknowledged: %d responses, %d events; stored: %s' % (
             acked[0], acked[1], stored.replace('|', ' responses, ') + ' events'))

@@ -135,7 +135,4 @@ int cli_mixed_result(const struct ana_lmm_fit *f, const struct ds_long *d,
                      const struct cli_mixed_options *o, const struct cli_mixed_names *names,
                      json_t *options, json_t **out, struct err *e);
 
-/* The `attune analyze` subcommands. */
-int cli_analyze_mixed(int argc, char **argv);
-
 #endif

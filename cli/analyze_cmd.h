@@ -65,6 +65,7 @@ typedef int (*cli_analyze_fn)(int argc, char **argv, const struct cli_rerun *rer
 int cli_analyze_prepost(int argc, char **argv, const struct cli_rerun *rerun);
 int cli_analyze_between(int argc, char **argv, const struct cli_rerun *rerun);
 int cli_analyze_reliability(int argc, char **argv, const struct cli_rerun *rerun);
+int cli_analyze_mixed(int argc, char **argv, const struct cli_rerun *rerun);
 
 /* What a finished run is recorded with. */
 struct cli_run_info {
@@ -86,6 +87,17 @@ struct cli_run_info {
 int cli_analyze_finish(PGconn *conn, const struct cli_run_info *info, json_t *doc,
                        enum cli_format fmt, const struct cli_out_layout *layout,
                        const struct cli_rerun *rerun);
+
+/*
+ * The two halves of cli_analyze_finish() for a subcommand that prints in its
+ * own way (mixed): settle compares with `rerun` and records, adding "rerun"
+ * and "run_id" to `doc` (CLI_OK, or CLI_FAIL after printing the error);
+ * verdict, after printing, says whether a rerun reproduced its result.
+ */
+int cli_analyze_settle(PGconn *conn, const struct cli_run_info *info, json_t *doc,
+                       const struct cli_rerun *rerun, int *identical);
+int cli_analyze_verdict(const struct cli_run_info *info, const struct cli_rerun *rerun,
+                        int identical);
 
 /*
  * The start of every document: kind, options, input. `options` is stolen.

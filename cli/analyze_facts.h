@@ -3,13 +3,11 @@
  * (remission cut-off, MCID, reliability, normative values, direction) come
  * from.
  *
- * THE PLUG-IN POINT: cli_facts_for_instrument() is the one function that
- * knows where instrument facts live. Today it holds documented published
- * values for GAD-7 only; once instruments/ (issue 3) loads definitions, its
- * body should read them from the definition instead (and reverse keys and
- * the scale range likewise through cli_items_for_instrument()). Command-line
- * options (--reliability, --remission-below, --mcid, --responder-pct,
- * --norm-mean, --norm-sd, ...) always override what it returns.
+ * cli_facts_for_instrument() is the one function that knows where instrument
+ * facts live: the instrument definitions (instruments/). Reverse keys and
+ * the answer range come the same way through cli_items_for_instrument().
+ * Command-line options (--reliability, --remission-below, --mcid,
+ * --responder-pct, --norm-mean, --norm-sd, ...) always override them.
  */
 #ifndef ATTUNE_CLI_ANALYZE_FACTS_H
 #define ATTUNE_CLI_ANALYZE_FACTS_H
@@ -22,7 +20,8 @@
 /*
  * Fills `f` with what is known about `instrument` (f is first reset with
  * ana_facts_init). *source receives a short citation of where the values
- * come from (borrowed, static), or NULL when nothing is known. Returns 1
+ * come from (borrowed, a static buffer: valid until the next call), or NULL
+ * when nothing is known. Returns 1
  * when the instrument is known, 0 when not (f then holds only defaults).
  * cfg may be NULL (no instruments folder to look in).
  */
@@ -31,9 +30,10 @@ int cli_facts_for_instrument(const struct cfg *cfg, const char *instrument, stru
 
 /*
  * The reverse-keyed items and the answer range of an instrument's items, for
- * Cronbach's alpha. Returns 1 when known. Today nothing is known here: the
- * instrument definitions (issue 3) will say, and until then the
- * `reliability` command takes --reverse, --scale-min and --scale-max.
+ * Cronbach's alpha, from its definition: *reverse is a malloc'd list of
+ * malloc'd item ids (the caller's). Returns 1 when known, 0 when there is no
+ * definition or its items do not share one answer range (then --reverse,
+ * --scale-min and --scale-max must say).
  */
 int cli_items_for_instrument(const struct cfg *cfg, const char *instrument, char ***reverse,
                              size_t *n_reverse, double *scale_min, double *scale_max);

@@ -74,7 +74,6 @@ int cli_migrate(int argc, char **argv);
 int cli_db(int argc, char **argv);
 int cli_instruments(int argc, char **argv);
 int cli_version(int argc, char **argv);
-int cli_analyze(int argc, char **argv);
 int cli_study(int argc, char **argv);
 int cli_enroll(int argc, char **argv);
 int cli_link(int argc, char **argv);
@@ -83,9 +82,11 @@ int cli_demo(int argc, char **argv);
 /* A connection for the collector's command-line tools, its statements
  * prepared (cmd_study.c). */
 int cli_collector_connect(const struct cfg *cfg, PGconn **out, struct err *e);
+int cli_analyze(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_participant(int argc, char **argv);
+int cli_report(int argc, char **argv);
 
 #endif

@@ -15,21 +15,12 @@
 #include "db.h"
 #include "ds.h"
 #include "ds_items.h"
+#include "flow.h"
 
 /*
  * The subcommands. One row each; the dispatcher checks the name and passes
  * argv from the subcommand's name on.
  */
-/*
- * `attune analyze mixed` records its options without an argument list, so
- * --rerun refuses its runs before they get here; the rerun is ignored.
- */
-static int cli_analyze_mixed_run(int argc, char **argv, const struct cli_rerun *rerun)
-{
-    (void)rerun;
-    return cli_analyze_mixed(argc, argv);
-}
-
 static const struct cli_analyze_command {
     const char *name;
     cli_analyze_fn run;
@@ -40,8 +31,12 @@ static const struct cli_analyze_command {
     {"between", cli_analyze_between,
      "two arms at follow-up: Welch and Student t, Cohen's d, Hedges' g, ANCOVA"},
     {"reliability", cli_analyze_reliability, "Cronbach's alpha from item answers"},
-    {"mixed", cli_analyze_mixed_run,
-     "a linear mixed model over time: fixed effects, model-based means and reduction"},
+    {"attrition", cli_analyze_attrition,
+     "the participant flow by arm and week, from the derived questionnaire statuses"},
+    {"engagement", cli_analyze_engagement,
+     "app use per participant and week, and its relation to the change score"},
+    {"mixed", cli_analyze_mixed,
+     "scores over the weeks: a linear mixed model, model-based means and reduction"},
 };
 
 #define CLI_ANALYZE_N (sizeof cli_analyze_commands / sizeof cli_analyze_commands[0])
@@ -124,15 +119,14 @@ out:
     return rc;
 }
 
-int cli_analyze_finish(PGconn *conn, const struct cli_run_info *info, json_t *doc,
-                       enum cli_format fmt, const struct cli_out_layout *layout,
-                       const struct cli_rerun *rerun)
+int cli_analyze_settle(PGconn *conn, const struct cli_run_info *info, json_t *doc,
+                       const struct cli_rerun *rerun, int *identical)
 {
-    int identical = 1, status = CLI_OK;
     char run_id[37];
     struct err e;
 
     err_clear(&e);
+    *identical = 1;
     if (rerun != NULL) {
         /* Compared before anything is added, and without "options": those
          * are replayed from the record by construction, and only their
@@ -141,12 +135,13 @@ int cli_analyze_finish(PGconn *conn, const struct cli_run_info *info, json_t *do
         json_t *was = json_deep_copy(rerun->result), *now = json_deep_copy(doc);
         json_object_del(was, "options");
         json_object_del(now, "options");
-        identical = was != NULL && now != NULL && json_equal(was, now);
+        json_object_del(was, "run_id");
+        *identical = was != NULL && now != NULL && json_equal(was, now);
         json_decref(was);
         json_decref(now);
         json_object_set_new(doc, "rerun",
                             json_pack("{s:s, s:b, s:b, s:b}", "of", rerun->id, "identical",
-                                      identical, "fingerprint_matches", same_input,
+                                      *identical, "fingerprint_matches", same_input,
                                       "recorded_as_reproducible", rerun->reproducible));
     }
     if (conn != NULL && info->study != NULL) {
@@ -164,21 +159,41 @@ int cli_analyze_finish(PGconn *conn, const struct cli_run_info *info, json_t *do
         json_decref(result);
         json_object_set_new(doc, "run_id", json_string(run_id));
     }
+    return CLI_OK;
+}
+
+int cli_analyze_verdict(const struct cli_run_info *info, const struct cli_rerun *rerun,
+                        int identical)
+{
+    if (rerun == NULL || identical)
+        return CLI_OK;
+    fprintf(stderr, "error: the result of run %s is not reproduced\n", rerun->id);
+    if (strcmp(rerun->fingerprint, info->fingerprint) != 0)
+        fprintf(stderr,
+                "DETAIL: The input data changed since the run (fingerprint %.12s..., "
+                "now %.12s...).\n",
+                rerun->fingerprint, info->fingerprint);
+    return CLI_FAIL;
+}
+
+int cli_analyze_finish(PGconn *conn, const struct cli_run_info *info, json_t *doc,
+                       enum cli_format fmt, const struct cli_out_layout *layout,
+                       const struct cli_rerun *rerun)
+{
+    int identical, status;
+    json_t *run_id;
+
+    if ((status = cli_analyze_settle(conn, info, doc, rerun, &identical)) != CLI_OK)
+        return status;
     if (cli_out_print(stdout, doc, fmt, layout) != 0) {
         fprintf(stderr, "error: could not write the result\n");
         status = CLI_FAIL;
     }
-    if (json_is_string(json_object_get(doc, "run_id")) && fmt != CLI_FORMAT_TABLE)
-        fprintf(stderr, "run: %s\n", run_id);
-    if (rerun != NULL && !identical) {
-        fprintf(stderr, "error: the result of run %s is not reproduced\n", rerun->id);
-        if (strcmp(rerun->fingerprint, info->fingerprint) != 0)
-            fprintf(stderr,
-                    "DETAIL: The input data changed since the run (fingerprint %.12s..., "
-                    "now %.12s...).\n",
-                    rerun->fingerprint, info->fingerprint);
+    run_id = json_object_get(doc, "run_id");
+    if (json_is_string(run_id) && fmt != CLI_FORMAT_TABLE)
+        fprintf(stderr, "run: %s\n", json_string_value(run_id));
+    if (cli_analyze_verdict(info, rerun, identical) != CLI_OK)
         status = CLI_FAIL;
-    }
     return status;
 }
 

@@ -17,6 +17,7 @@
 
 #include "ana_lmm.h"
 #include "analyze.h"
+#include "analyze_cmd.h"
 #include "cli.h"
 
 enum {
@@ -491,7 +492,25 @@ static size_t mixed_arms_with_scores(const struct ds_long *d)
     return k;
 }
 
-int cli_analyze_mixed(int argc, char **argv)
+/* The run's arguments after "mixed", without --format (a rerun chooses its
+ * own), as a JSON array of strings. */
+static json_t *mixed_args(int argc, char **argv)
+{
+    json_t *args = json_array();
+
+    for (int i = 1; args != NULL && i < argc; i++) {
+        if (strcmp(argv[i], "--format") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(argv[i], "--format=", 9) == 0)
+            continue;
+        json_array_append_new(args, json_string(argv[i]));
+    }
+    return args;
+}
+
+int cli_analyze_mixed(int argc, char **argv, const struct cli_rerun *rerun)
 {
     static const struct option options[] = {
         CLI_DATA_OPTIONS,
@@ -510,8 +529,9 @@ int cli_analyze_mixed(int argc, char **argv)
     struct ds_long *d = NULL;
     struct ana_lmm_fit *f = NULL;
     PGconn *conn = NULL;
-    json_t *opts = NULL, *result = NULL;
+    json_t *opts = NULL, *result = NULL, *args = NULL;
     char run_id[37];
+    int identical = 1;
     struct cfg cfg;
     struct err e;
     int opt, have_cfg = 0, recorded = 0, rc = CLI_FAIL;
@@ -550,18 +570,26 @@ int cli_analyze_mixed(int argc, char **argv)
     names.arm = src.csv != NULL && src.columns.arm != NULL ? src.columns.arm : "arm";
     if (cli_mixed_fit(d, &mo, &names, &f, &e) != 0)
         goto out;
-    if ((opts = cli_data_options_json(&src)) == NULL)
+    if ((opts = cli_data_options_json(&src)) == NULL || (args = mixed_args(argc, argv)) == NULL)
         goto nomem;
     json_object_update_new(opts, cli_mixed_options_json(&mo));
+    /* The arguments themselves, so that `attune analyze --rerun` can repeat
+     * the run by parsing exactly them again. */
+    json_object_set(opts, "args", args);
     if (cli_mixed_result(f, d, &mo, &names, opts, &result, &e) != 0)
         goto out;
-    if (conn != NULL) {
-        struct ds_run run = {src.study,   "mixed",       opts,   d->fingerprint,
-                             d->versions, d->n_versions, result, NULL};
-        if (ds_run_record(conn, &run, run_id, &e) != 0)
-            goto out;
-        recorded = 1;
-        json_object_set_new(result, "run_id", json_string(run_id));
+    {
+        struct cli_run_info info = {"mixed",        src.study,   opts,
+                                    d->fingerprint, d->versions, d->n_versions};
+        if (cli_analyze_settle(conn, &info, result, rerun, &identical) != CLI_OK) {
+            rc = CLI_FAIL;
+            goto done;
+        }
+        if (json_is_string(json_object_get(result, "run_id"))) {
+            snprintf(run_id, sizeof run_id, "%s",
+                     json_string_value(json_object_get(result, "run_id")));
+            recorded = 1;
+        }
     }
     switch (src.format) {
     case CLI_FORMAT_JSON:
@@ -576,13 +604,19 @@ int cli_analyze_mixed(int argc, char **argv)
         print_table(f, d, &mo, &names, recorded ? run_id : NULL);
         break;
     }
-    rc = CLI_OK;
-    goto out;
+    {
+        struct cli_run_info info = {"mixed",        src.study,   opts,
+                                    d->fingerprint, d->versions, d->n_versions};
+        rc = cli_analyze_verdict(&info, rerun, identical);
+    }
+    goto done;
 nomem:
     err_set(&e, ANA_LMM_ENOMEM, "out of memory");
 out:
     if (rc != CLI_OK)
         cli_error(&e);
+done:
+    json_decref(args);
     json_decref(opts);
     json_decref(result);
     ana_lmm_fit_free(f);

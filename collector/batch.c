@@ -6,8 +6,9 @@
  * start, round trip) whatever it holds. The HTTP threads therefore hand their
  * scored, validated responses to a few writer threads; a writer takes every
  * response waiting (up to COL_BATCH_MAX), stores them with one statement
- * (col_response_store_batch: placement by attune_placement(), insert of the
- * responses and their item answers) in one transaction, and only after that
+ * (attune_response_store_batch() in sql/004: placement by
+ * attune_placement(), insert of the responses, their item answers and audit
+ * rows) in one transaction, and only after that
  * commit wakes the HTTP threads, which answer 201. Nothing is acknowledged
  * before its commit; a response that cannot go in as new (a retry, a
  * conflict, a refusal) is handed back to take the one-by-one path,

@@ -78,17 +78,20 @@ int col_defs_new(struct col_defs **out);
 void col_defs_free(struct col_defs *defs);
 
 /*
+ * Both use `conn` for a cache miss, or (conn NULL) a connection of `pool`
+ * taken only then: a hit touches no connection.
+ *
  * The definition a study schedules for `instrument`, loaded from the
  * instruments table on first use and kept (a registered version never
  * changes). Returns 1 and *out (borrowed, lives as long as the cache), 0 when
  * the study does not schedule the instrument, or a negative db_status.
  */
-int col_defs_scheduled(struct col_defs *defs, PGconn *conn, const char *study,
+int col_defs_scheduled(struct col_defs *defs, struct db_pool *pool, PGconn *conn, const char *study,
                        const char *instrument, const struct ins_definition **out, struct err *e);
 
 /* The definition id@version, loaded on first use. 1, 0 (unknown) or <0. */
-int col_defs_get(struct col_defs *defs, PGconn *conn, const char *id, const char *version,
-                 const struct ins_definition **out, struct err *e);
+int col_defs_get(struct col_defs *defs, struct db_pool *pool, PGconn *conn, const char *id,
+                 const char *version, const struct ins_definition **out, struct err *e);
 
 /* ---- group commit (batch.c) ---- */
 
@@ -141,11 +144,12 @@ struct col_submit {
 int col_response_submit(struct col_defs *defs, PGconn *conn, const struct col_participant *p,
                         json_t *body, const char *source, int64_t now, struct col_submit *out);
 
-/* The same, storing through the group-commit writers when `batcher` is not
- * NULL (the server); col_response_submit() stores on `conn` directly. */
-int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, PGconn *conn,
-                            const struct col_participant *p, json_t *body, const char *source,
-                            int64_t now, struct col_submit *out);
+/* The same in the server: stores through the group-commit writers (batcher)
+ * and takes connections from `pool` only while it needs one — never while it
+ * waits for a batch. col_response_submit() stores on `conn` directly. */
+int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher,
+                            struct db_pool *pool, const struct col_participant *p, json_t *body,
+                            const char *source, int64_t now, struct col_submit *out);
 
 void col_submit_clear(struct col_submit *s);
 

@@ -71,9 +71,22 @@ static const struct ins_definition *col_defs_find(struct col_defs *defs, const c
     return NULL;
 }
 
-int col_defs_get(struct col_defs *defs, PGconn *conn, const char *id, const char *version,
-                 const struct ins_definition **out, struct err *e)
+/* A connection for a cache miss: `conn` when given, else one from `pool`. */
+static PGconn *col_defs_conn(struct db_pool *pool, PGconn *conn, struct err *e)
 {
+    return conn != NULL ? conn : db_pool_acquire(pool, 5000, e);
+}
+
+static void col_defs_conn_done(struct db_pool *pool, PGconn *given, PGconn *used)
+{
+    if (given == NULL && used != NULL)
+        db_pool_release(pool, used);
+}
+
+int col_defs_get(struct col_defs *defs, struct db_pool *pool, PGconn *given, const char *id,
+                 const char *version, const struct ins_definition **out, struct err *e)
+{
+    PGconn *conn = NULL;
     const char *params[2] = {id, version};
     PGresult *res = NULL;
     json_t *root = NULL;
@@ -87,6 +100,8 @@ int col_defs_get(struct col_defs *defs, PGconn *conn, const char *id, const char
     pthread_mutex_unlock(&defs->lock);
     if (*out != NULL)
         return 1;
+    if ((conn = col_defs_conn(pool, given, e)) == NULL)
+        return e->code ? e->code : DB_EUNAVAILABLE;
     rc = db_query(conn, "col_instrument_definition", 2, params, &res, e);
     if (rc <= 0)
         goto out;
@@ -123,15 +138,18 @@ int col_defs_get(struct col_defs *defs, PGconn *conn, const char *id, const char
     }
     rc = 1;
 out:
+    col_defs_conn_done(pool, given, conn);
     ins_definition_free(def);
     json_decref(root);
     PQclear(res);
     return rc;
 }
 
-int col_defs_scheduled(struct col_defs *defs, PGconn *conn, const char *study,
-                       const char *instrument, const struct ins_definition **out, struct err *e)
+int col_defs_scheduled(struct col_defs *defs, struct db_pool *pool, PGconn *given,
+                       const char *study, const char *instrument, const struct ins_definition **out,
+                       struct err *e)
 {
+    PGconn *conn;
     const char *params[2] = {study, instrument};
     PGresult *res = NULL;
     int rc;
@@ -146,13 +164,17 @@ int col_defs_scheduled(struct col_defs *defs, PGconn *conn, const char *study,
         }
     }
     pthread_mutex_unlock(&defs->lock);
+    if ((conn = col_defs_conn(pool, given, e)) == NULL)
+        return e->code ? e->code : DB_EUNAVAILABLE;
     rc = db_query(conn, "col_schedule_version", 2, params, &res, e);
     if (rc <= 0) {
         PQclear(res);
+        col_defs_conn_done(pool, given, conn);
         return rc;
     }
-    rc = col_defs_get(defs, conn, instrument, PQgetvalue(res, 0, 0), out, e);
+    rc = col_defs_get(defs, pool, conn, instrument, PQgetvalue(res, 0, 0), out, e);
     PQclear(res);
+    col_defs_conn_done(pool, given, conn);
     if (rc != 1)
         return rc < 0 ? rc : DB_EHARD;
     pthread_mutex_lock(&defs->lock);

@@ -136,19 +136,18 @@ static int demo_submit(struct demo_ctx *c, const struct col_participant *p, json
 static int demo_events(struct demo_ctx *c, const struct col_participant *p, json_t *batch,
                        int retry)
 {
-    json_t *errors = json_array(), *rows = NULL, *types = NULL;
+    json_t *errors = json_array(), *types = NULL;
     char pid[24], *text = NULL, *lit = NULL;
     int rc = 0;
 
     if (json_array_size(batch) == 0)
         goto out;
-    if (col_events_check(batch, col_time_now(), p->enrolled_at, errors, &rows, &types) > 0) {
+    if (col_events_check(batch, col_time_now(), p->enrolled_at, errors, &text, &types) > 0) {
         char *t = json_dumps(json_array_get(errors, 0), JSON_COMPACT);
         rc = err_set(c->e, COL_EINVAL, "demo events refused: %s", t ? t : "?");
         free(t);
         goto out;
     }
-    text = json_dumps(rows, JSON_COMPACT | JSON_REAL_PRECISION(17));
     {
         size_t cap = 2 + json_array_size(types) * 66, used = 1, i;
         json_t *t;
@@ -180,7 +179,7 @@ static int demo_events(struct demo_ctx *c, const struct col_participant *p, json
         }
         {
             long long ins = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-            long long dup = (long long)json_array_size(rows) - ins;
+            long long dup = (long long)json_array_size(batch) - ins;
             c->sum->events += ins;
             c->sum->event_duplicates += dup;
             c->sum->event_batches += ins > 0;
@@ -191,7 +190,6 @@ static int demo_events(struct demo_ctx *c, const struct col_participant *p, json
 out:
     free(text);
     free(lit);
-    json_decref(rows);
     json_decref(types);
     json_decref(errors);
     return rc;

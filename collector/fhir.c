@@ -50,7 +50,7 @@ static void col_fhir_questionnaire(struct http_request *req, struct http_reply *
         rc = 1;
     }
     if (rc == 1)
-        rc = col_defs_get(app->defs, conn, id, version, &def, &e);
+        rc = col_defs_get(app->defs, app->pool, conn, id, version, &def, &e);
     db_pool_release(app->pool, conn);
     if (rc < 0) {
         col_reply_db_error(rep, &e);
@@ -240,7 +240,7 @@ static void col_fhir_response_post(struct http_request *req, struct http_reply *
             col_reply_db_error(rep, &e);
             goto out;
         }
-        rc = col_defs_scheduled(app->defs, conn, p.study, instrument, &scheduled, &e);
+        rc = col_defs_scheduled(app->defs, app->pool, conn, p.study, instrument, &scheduled, &e);
         db_pool_release(app->pool, conn);
         if (rc < 0) {
             col_reply_db_error(rep, &e);
@@ -258,14 +258,8 @@ static void col_fhir_response_post(struct http_request *req, struct http_reply *
                      json_array_size(errors));
         goto out;
     }
-    err_clear(&e);
-    conn = db_pool_acquire(app->pool, 5000, &e);
-    if (conn == NULL) {
-        col_reply_db_error(rep, &e);
-        goto out;
-    }
-    col_response_submit_via(app->defs, app->batcher, conn, &p, sub, "fhir", col_time_now(), &s);
-    db_pool_release(app->pool, conn);
+    col_response_submit_via(app->defs, app->batcher, app->pool, &p, sub, "fhir", col_time_now(),
+                            &s);
     col_fhir_map_errors(s.errors, index);
     col_submit_reply(&s, rep);
 out:

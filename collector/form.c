@@ -409,7 +409,8 @@ static const struct ins_definition *col_form_def(struct col_app *app, const stru
         http_reply_header(rep, "Retry-After", "5");
         return NULL;
     }
-    rc = col_defs_get(app->defs, conn, c->due[i].instrument, c->due[i].version, &def, &e);
+    rc =
+        col_defs_get(app->defs, app->pool, conn, c->due[i].instrument, c->due[i].version, &def, &e);
     db_pool_release(app->pool, conn);
     if (rc != 1) {
         col_form_message(rep, rc < 0 ? 503 : 500, "Please try again in a minute",
@@ -517,7 +518,6 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
     json_t *body = NULL, *answers;
     size_t which = SIZE_MAX, n_errors = 0;
     char completed[COL_TIME_MAX];
-    PGconn *conn;
     struct err e;
 
     memset(&s, 0, sizeof s);
@@ -577,14 +577,8 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
         goto out;
     }
     err_clear(&e);
-    conn = db_pool_acquire(app->pool, 5000, &e);
-    if (conn == NULL) {
-        s.status = 503;
-    } else {
-        col_response_submit_via(app->defs, app->batcher, conn, &c->p, body, "form", col_time_now(),
-                                &s);
-        db_pool_release(app->pool, conn);
-    }
+    col_response_submit_via(app->defs, app->batcher, app->pool, &c->p, body, "form", col_time_now(),
+                            &s);
     if (s.status == 200 || s.status == 201) {
         /* Reload what is due: the next questionnaire, or the thanks page. */
         struct col_form_ctx *next = arena_alloc(req->arena, sizeof *next);

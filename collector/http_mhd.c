@@ -6,9 +6,11 @@
  * an MHD response with the security headers every response carries, logs the
  * request when it completes, and frees the request's memory at once.
  *
- * Threading: libmicrohttpd's internal thread pool with epoll. Handlers run on
- * the worker threads and may block on PostgreSQL; slow or idle clients do not
- * hold a thread (epoll), and connection_timeout closes them.
+ * Threading: one accept thread deals connections out in turn to `threads`
+ * single-threaded libmicrohttpd daemons (epoll), see struct http_server.
+ * Handlers run on the daemons' threads and may block on PostgreSQL; slow or
+ * idle clients do not hold a thread (epoll), and connection_timeout closes
+ * them.
  *
  * libmicrohttpd calls the access handler several times per request: once with
  * the headers, once per chunk of body, and once more at the end. The first
@@ -20,6 +22,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +41,24 @@
 #define HTTP_STREAM_BLOCK      (64 * 1024)
 #define HTTP_DISCARD_FACTOR    4 /* see http_access() */
 
+#define HTTP_MAX_WORKERS 256
+
+/*
+ * One single-threaded libmicrohttpd daemon per worker, fed by one accept
+ * thread that hands each new connection to the next daemon in turn. With
+ * libmicrohttpd's own thread pool the workers compete for accept(), and with
+ * a few keep-alive clients all of them can land on one worker, which then
+ * serves alone while the others idle (shared/notes/performance.md): here
+ * connections are spread evenly by construction.
+ */
 struct http_server {
-    struct MHD_Daemon *daemon;
+    struct MHD_Daemon *daemons[HTTP_MAX_WORKERS];
+    int n_daemons;
+    int listen_fd;
+    pthread_t acceptor;
+    int acceptor_started;
+    atomic_int accepting;
+    atomic_uint next_daemon;
     struct http_server_config config;
     atomic_long in_flight;
     int port;
@@ -361,17 +381,90 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
     log_event(LOG_WARN, "http.mhd", "message=%s", log_quote(q, sizeof q, msg));
 }
 
+/* Accepts connections and deals them out to the daemons in turn. */
+static void *http_acceptor(void *arg)
+{
+    struct http_server *s = arg;
+
+    while (atomic_load(&s->accepting)) {
+        struct sockaddr_storage addr;
+        socklen_t len = sizeof addr;
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&addr, &len, SOCK_CLOEXEC);
+        unsigned i;
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors: let connections finish, then go on. */
+                struct timespec pause = {0, 50 * 1000000L};
+                nanosleep(&pause, NULL);
+            }
+            continue; /* EINTR, ECONNABORTED; EINVAL after shutdown() ends the loop */
+        }
+        if (!atomic_load(&s->accepting)) {
+            close(fd);
+            break;
+        }
+        i = atomic_fetch_add(&s->next_daemon, 1) % (unsigned)s->n_daemons;
+        /* On failure libmicrohttpd closes the socket itself. */
+        MHD_add_connection(s->daemons[i], fd, (struct sockaddr *)&addr, len);
+    }
+    return NULL;
+}
+
+/* The listening socket: bound, listening, its port read back. */
+static int http_listen(struct http_server *s, const struct addrinfo *ai, struct err *e)
+{
+    int one = 1, fd;
+    struct sockaddr_storage bound;
+    socklen_t len = sizeof bound;
+
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0)
+        return err_set(e, HTTP_ESTART, "could not make a socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ai->ai_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0 ||
+        getsockname(fd, (struct sockaddr *)&bound, &len) != 0) {
+        int saved = errno;
+        close(fd);
+        err_set(e, HTTP_ESTART, "could not listen on %s:%d: %s", s->config.host, s->config.port,
+                strerror(saved));
+        err_hint(e, "Another program may be using the port; choose another with --listen or "
+                    "ATTUNE_LISTEN.");
+        return HTTP_ESTART;
+    }
+    s->listen_fd = fd;
+    s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                : ((struct sockaddr_in *)&bound)->sin_port);
+    return 0;
+}
+
+static void http_server_free(struct http_server *s)
+{
+    if (s->acceptor_started) {
+        atomic_store(&s->accepting, 0);
+        shutdown(s->listen_fd, SHUT_RDWR); /* wakes accept() */
+        pthread_join(s->acceptor, NULL);
+        s->acceptor_started = 0;
+    }
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    s->listen_fd = -1;
+    for (int i = 0; i < s->n_daemons; i++)
+        MHD_stop_daemon(s->daemons[i]);
+    free(s);
+}
+
 int http_server_start(const struct http_server_config *config, struct http_server **out,
                       struct err *e)
 {
     struct http_server *s;
     struct addrinfo hints = {0}, *ai = NULL;
     char port[16];
-    unsigned int flags;
-    int gai;
-    const union MHD_DaemonInfo *info;
+    unsigned int flags, per_daemon;
+    int gai, rc;
 
-    if (config->threads < 1 || config->n_routes == 0)
+    if (config->threads < 1 || config->threads > HTTP_MAX_WORKERS || config->n_routes == 0)
         return err_set(e, HTTP_EINVAL, "invalid HTTP server settings");
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -387,19 +480,27 @@ int http_server_start(const struct http_server_config *config, struct http_serve
         return err_set(e, HTTP_ESTART, "out of memory");
     }
     s->config = *config;
+    s->listen_fd = -1;
     atomic_init(&s->in_flight, 0);
-    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    atomic_init(&s->accepting, 1);
+    atomic_init(&s->next_daemon, 0);
+    rc = http_listen(s, ai, e);
+    freeaddrinfo(ai);
+    if (rc != 0) {
+        http_server_free(s);
+        return rc;
+    }
+    /* The daemons take connections only from the acceptor. */
+    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+            MHD_USE_NO_LISTEN_SOCKET;
     if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
         flags |= MHD_USE_EPOLL;
-    if (ai->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
     /* HTTPS through libmicrohttpd's GnuTLS support; the options go in an
      * array so that plain HTTP passes none of them. */
     struct MHD_OptionItem tls_options[3] = {{MHD_OPTION_END, 0, NULL}};
     if (config->tls_cert_pem != NULL && config->tls_key_pem != NULL) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-            freeaddrinfo(ai);
-            free(s);
+            http_server_free(s);
             err_set(e, HTTP_EINVAL, "this libmicrohttpd was built without TLS support");
             err_hint(e, "Install Debian's libmicrohttpd12 (built with GnuTLS), or terminate TLS "
                         "in a reverse proxy (docs/operations.md).");
@@ -412,30 +513,35 @@ int http_server_start(const struct http_server_config *config, struct http_serve
             (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)config->tls_cert_pem};
         tls_options[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     }
-    s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, http_access, s,
-        /* The logger must come first or early messages bypass it. */
-        MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)config->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)(config->connection_limit > 0 ? config->connection_limit : 1000),
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
-        MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
-    freeaddrinfo(ai);
-    if (s->daemon == NULL) {
-        free(s);
-        err_set(e, HTTP_ESTART, "could not listen on %s:%d", config->host, config->port);
-        if (config->tls_cert_pem != NULL)
-            err_hint(e, "Another program may be using the port, or the TLS certificate and key "
-                        "do not load or do not match; the log line before this says which.");
-        else
-            err_hint(e, "Another program may be using the port; choose another with --listen "
-                        "or ATTUNE_LISTEN.");
-        return HTTP_ESTART;
+    per_daemon = (unsigned int)(config->connection_limit > 0 ? config->connection_limit : 1000) /
+                 (unsigned int)config->threads;
+    if (per_daemon < 4)
+        per_daemon = 4;
+    for (int i = 0; i < config->threads; i++) {
+        s->daemons[i] = MHD_start_daemon(
+            flags, 0, NULL, NULL, http_access, s,
+            /* The logger must come first or early messages bypass it. */
+            MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned int)config->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_CONNECTION_LIMIT, per_daemon,
+            MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_ARRAY, tls_options,
+            MHD_OPTION_END);
+        if (s->daemons[i] == NULL) {
+            http_server_free(s);
+            err_set(e, HTTP_ESTART, "could not start the HTTP workers on %s:%d", config->host,
+                    config->port);
+            if (config->tls_cert_pem != NULL)
+                err_hint(e, "The TLS certificate and key may not load or not match; the log "
+                            "line before this says which.");
+            return HTTP_ESTART;
+        }
+        s->n_daemons++;
     }
-    info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info ? info->port : config->port;
+    if (pthread_create(&s->acceptor, NULL, http_acceptor, s) != 0) {
+        http_server_free(s);
+        return err_set(e, HTTP_ESTART, "could not start the accept thread");
+    }
+    s->acceptor_started = 1;
     *out = s;
     return 0;
 }
@@ -452,16 +558,21 @@ long http_server_in_flight(const struct http_server *server)
 
 void http_server_stop(struct http_server *server, int grace_s)
 {
-    MHD_socket listener;
     struct timespec tick = {0, 20 * 1000000L};
     int waited_ms = 0;
 
     if (server == NULL)
         return;
     /* Stop accepting; requests already read keep going. */
-    listener = MHD_quiesce_daemon(server->daemon);
-    if (listener != MHD_INVALID_SOCKET)
-        close(listener);
+    if (server->acceptor_started) {
+        atomic_store(&server->accepting, 0);
+        shutdown(server->listen_fd, SHUT_RDWR);
+        pthread_join(server->acceptor, NULL);
+        server->acceptor_started = 0;
+    }
+    if (server->listen_fd >= 0)
+        close(server->listen_fd);
+    server->listen_fd = -1;
     while (atomic_load(&server->in_flight) > 0 && waited_ms < grace_s * 1000) {
         nanosleep(&tick, NULL);
         waited_ms += 20;
@@ -469,6 +580,5 @@ void http_server_stop(struct http_server *server, int grace_s)
     if (atomic_load(&server->in_flight) > 0)
         log_event(LOG_WARN, "http.shutdown", "in_flight=%ld grace_s=%d",
                   atomic_load(&server->in_flight), grace_s);
-    MHD_stop_daemon(server->daemon);
-    free(server);
+    http_server_free(server);
 }

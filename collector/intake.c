@@ -254,11 +254,42 @@ void col_submission_hash(const char *instrument, const char *version, int64_t co
 
 /* ------------------------------------------------------------ event batches */
 
+/* A growing text buffer; on allocation failure it stays failed (NULL). */
+struct col_text {
+    char *buf;
+    size_t len, cap;
+};
+
+static void col_text_add(struct col_text *t, const char *s, size_t n)
+{
+    if (t->buf == NULL && t->cap != 0)
+        return; /* failed before */
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 16384;
+        char *grown;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        grown = realloc(t->buf, cap);
+        if (grown == NULL) {
+            free(t->buf);
+            t->buf = NULL;
+            t->cap = 1;
+            return;
+        }
+        t->buf = grown;
+        t->cap = cap;
+    }
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    t->buf[t->len] = '\0';
+}
+
 size_t col_events_check(json_t *batch, int64_t now, int64_t not_before, json_t *errors,
-                        json_t **rows_out, json_t **types_out)
+                        char **rows_out, json_t **types_out)
 {
     size_t before = json_array_size(errors), i;
-    json_t *rows = NULL, *types = NULL, *seen = NULL, *ev;
+    json_t *types = NULL, *seen = NULL, *ev;
+    struct col_text rows = {NULL, 0, 0};
     char ptr[64], when[COL_TIME_MAX];
 
     if (!json_is_array(batch)) {
@@ -274,13 +305,14 @@ size_t col_events_check(json_t *batch, int64_t now, int64_t not_before, json_t *
                       COL_EVENTS_MAX, json_array_size(batch));
         return 1;
     }
-    rows = json_array();
+    col_text_add(&rows, "[", 1);
     types = json_array();
     seen = json_object(); /* id -> at, to catch one id with two times */
     json_array_foreach(batch, i, ev)
     {
         const char *key, *id = NULL, *type = NULL;
-        json_t *v, *props = NULL;
+        char *props_text = NULL;
+        json_t *v;
         int64_t at = 0;
         double duration = NAN;
         int bad = 0;
@@ -364,8 +396,7 @@ size_t col_events_check(json_t *batch, int64_t now, int64_t not_before, json_t *
                               COL_EVENT_PROPS_MAX);
                 bad = 1;
             } else {
-                free(text);
-                props = v;
+                props_text = text; /* kept: it goes into the rows as is */
             }
         }
         if (id != NULL && at != 0) {
@@ -385,17 +416,34 @@ size_t col_events_check(json_t *batch, int64_t now, int64_t not_before, json_t *
             }
             id = json_string_value(json_object_get(ev, "id"));
         }
-        if (bad || json_array_size(errors) > before)
+        if (bad || json_array_size(errors) > before) {
+            free(props_text);
             continue; /* once anything is wrong only problems are collected */
+        }
         {
-            char lower[37];
+            /* The row as JSON text, written directly: the id is hex and
+             * dashes, the type [a-z0-9_], the time formatted here, the
+             * props as jansson wrote them. */
+            char lower[37], head[200], dur[40];
+            int n;
             for (size_t k = 0; k < 37; k++)
                 lower[k] = (char)((id[k] >= 'A' && id[k] <= 'F') ? id[k] - 'A' + 'a' : id[k]);
             col_time_format(at, when);
-            json_array_append_new(
-                rows, json_pack("{s:s, s:s, s:s, s:o, s:O}", "id", lower, "type", type, "at", when,
-                                "duration_s", isnan(duration) ? json_null() : json_real(duration),
-                                "props", props ? props : json_null()));
+            if (isnan(duration))
+                snprintf(dur, sizeof dur, "null");
+            else
+                snprintf(dur, sizeof dur, "%.17g", duration);
+            n = snprintf(head, sizeof head,
+                         "%s{\"id\":\"%s\",\"type\":\"%s\",\"at\":\"%s\",\"duration_s\":%s,"
+                         "\"props\":",
+                         rows.len > 1 ? "," : "", lower, type, when, dur);
+            col_text_add(&rows, head, (size_t)n);
+            if (props_text != NULL)
+                col_text_add(&rows, props_text, strlen(props_text));
+            else
+                col_text_add(&rows, "null", 4);
+            col_text_add(&rows, "}", 1);
+            free(props_text);
             {
                 int known = 0;
                 size_t k;
@@ -407,12 +455,15 @@ size_t col_events_check(json_t *batch, int64_t now, int64_t not_before, json_t *
         }
     }
     json_decref(seen);
+    col_text_add(&rows, "]", 1);
+    if (json_array_size(errors) == before && rows.buf == NULL)
+        col_error_add(errors, "", "out of memory");
     if (json_array_size(errors) > before) {
-        json_decref(rows);
+        free(rows.buf);
         json_decref(types);
         return json_array_size(errors) - before;
     }
-    *rows_out = rows;
+    *rows_out = rows.buf;
     *types_out = types;
     return 0;
 }

@@ -85,13 +85,13 @@ void col_submission_hash(const char *instrument, const char *version, int64_t co
  * "duration_s" (0–86400) and "props" (an object of at most
  * COL_EVENT_PROPS_MAX bytes), and nothing else; the same id twice in a batch
  * with a different time is refused too. Appends one problem per bad field
- * ("/3/at"); on success (no problem) sets *rows to a new JSON array of
- * normalised events for the database ({"id","type","at","duration_s","props"}
- * with "at" in UTC) and the types in *types (a new array of the distinct
- * type names). Returns the number of problems.
+ * ("/3/at"); on success (no problem) sets *rows to the text of a JSON array
+ * of normalised events for the database ({"id","type","at","duration_s",
+ * "props"} with "at" in UTC; malloc'd, the caller's) and the types in *types
+ * (a new array of the distinct type names). Returns the number of problems.
  */
-size_t col_events_check(json_t *batch, int64_t now, int64_t not_before, json_t *errors,
-                        json_t **rows, json_t **types);
+size_t col_events_check(json_t *batch, int64_t now, int64_t not_before, json_t *errors, char **rows,
+                        json_t **types);
 
 /* 1 when `type` is a well-formed event type name (^[a-z][a-z0-9_]{0,63}$). */
 int col_event_type_ok(const char *type);

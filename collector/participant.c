@@ -178,20 +178,11 @@ static void col_responses_post(struct http_request *req, struct http_reply *rep)
     struct col_app *app = col_app_of(req);
     struct col_participant p;
     struct col_submit s;
-    PGconn *conn;
-    struct err e;
 
-    err_clear(&e);
     if (!col_participant_or_reply(req, rep, &p))
         return;
-    conn = db_pool_acquire(app->pool, 5000, &e);
-    if (conn == NULL) {
-        col_reply_db_error(rep, &e);
-        return;
-    }
-    col_response_submit_via(app->defs, app->batcher, conn, &p, req->json, "api", col_time_now(),
-                            &s);
-    db_pool_release(app->pool, conn);
+    col_response_submit_via(app->defs, app->batcher, app->pool, &p, req->json, "api",
+                            col_time_now(), &s);
     col_submit_reply(&s, rep);
     col_submit_clear(&s);
 }
@@ -247,7 +238,7 @@ static void col_events_post(struct http_request *req, struct http_reply *rep)
 {
     struct col_app *app = col_app_of(req);
     struct col_participant pp, *p = &pp;
-    json_t *errors = json_array(), *rows = NULL, *types = NULL;
+    json_t *errors = json_array(), *types = NULL;
     char *rows_text = NULL, *types_lit = NULL, pid[24];
     PGresult *res = NULL;
     PGconn *conn = NULL;
@@ -257,7 +248,8 @@ static void col_events_post(struct http_request *req, struct http_reply *rep)
     err_clear(&e);
     if (!col_participant_or_reply(req, rep, p))
         goto out;
-    if (col_events_check(req->json, col_time_now(), p->enrolled_at, errors, &rows, &types) > 0) {
+    if (col_events_check(req->json, col_time_now(), p->enrolled_at, errors, &rows_text, &types) >
+        0) {
         /* Name unknown types too, so the 422 lists every problem at once. */
         json_t *all = json_array(), *ev;
         size_t i;
@@ -280,7 +272,6 @@ static void col_events_post(struct http_request *req, struct http_reply *rep)
                      json_array_size(errors));
         goto out;
     }
-    rows_text = json_dumps(rows, JSON_COMPACT | JSON_REAL_PRECISION(17));
     types_lit = col_types_literal(types);
     if (rows_text == NULL || types_lit == NULL) {
         http_problem(rep, 500, "internal", NULL, NULL, "Out of memory.");
@@ -333,7 +324,7 @@ static void col_events_post(struct http_request *req, struct http_reply *rep)
     }
     {
         long long inserted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        long long received = (long long)json_array_size(rows);
+        long long received = (long long)json_array_size(req->json);
         http_reply_json(rep, 200,
                         json_pack("{s:I, s:I, s:I}", "received", (json_int_t)received, "accepted",
                                   (json_int_t)inserted, "duplicates",
@@ -345,7 +336,6 @@ out:
     PQclear(res);
     free(rows_text);
     free(types_lit);
-    json_decref(rows);
     json_decref(types);
     json_decref(errors);
 }

@@ -107,10 +107,22 @@ static int col_array_append(char *buf, size_t size, size_t *used, const char *s,
     return 0;
 }
 
+static int col_response_submit_in(struct col_defs *defs, struct col_batcher *batcher,
+                                  struct db_pool *pool, PGconn *conn,
+                                  const struct col_participant *p, json_t *body, const char *source,
+                                  int64_t now, struct col_submit *out);
+
 int col_response_submit(struct col_defs *defs, PGconn *conn, const struct col_participant *p,
                         json_t *body, const char *source, int64_t now, struct col_submit *out)
 {
-    return col_response_submit_via(defs, NULL, conn, p, body, source, now, out);
+    return col_response_submit_in(defs, NULL, NULL, conn, p, body, source, now, out);
+}
+
+int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher,
+                            struct db_pool *pool, const struct col_participant *p, json_t *body,
+                            const char *source, int64_t now, struct col_submit *out)
+{
+    return col_response_submit_in(defs, batcher, pool, NULL, p, body, source, now, out);
 }
 
 /* The record answered for a response stored as new. */
@@ -151,24 +163,27 @@ static char *col_batch_element(const struct ins_definition *def, const struct co
     for (size_t f = 0; f < score->n_flags; f++)
         json_array_append_new(flags, json_string(score->flags[f]));
     o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:s?, s:o, s:i, s:i, s:b, s:o, "
-                  "s:o, s:s?, s:s?, s:s?, s:s?}",
+                  "s:o, s:s?, s:s, s:s?, s:s?, s:s?}",
                   "id", id, "participant", pid, "instrument", def->id, "version", def->version,
                   "completed", completed, "source", source, "hash", hash_hex, "total",
                   score->voided ? json_null() : json_real(score->total), "subscales",
                   score->subscales, "severity", score->severity, "flags", flags, "answered",
                   (int)score->answered, "missing", (int)score->missing, "prorated", score->prorated,
                   "items", items, "vals", vals, "token",
-                  p->verify_in_write ? p->token_hash_param + 2 : NULL, "actor", p->actor,
-                  "request_id", p->request_id, "source_addr", p->source_addr);
+                  p->verify_in_write ? p->token_hash_param + 2 : NULL, "study", p->study, "actor",
+                  p->actor, "request_id", p->request_id, "source_addr", p->source_addr);
     text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(o);
     return text;
 }
 
-int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, PGconn *conn,
-                            const struct col_participant *p, json_t *body, const char *source,
-                            int64_t now, struct col_submit *out)
+/* `conn` (direct) or `pool` (a connection taken only while needed). */
+static int col_response_submit_in(struct col_defs *defs, struct col_batcher *batcher,
+                                  struct db_pool *pool, PGconn *conn,
+                                  const struct col_participant *p, json_t *body, const char *source,
+                                  int64_t now, struct col_submit *out)
 {
+    PGconn *given = conn;
     struct col_submission sub;
     const struct ins_definition *def = NULL;
     const char *item_ids[INS_MAX_ITEMS];
@@ -194,7 +209,7 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
      * schedule, the enrolment and each answer. */
     col_submission_parse(body, now, &sub, out->errors);
     if (sub.instrument != NULL) {
-        rc = col_defs_scheduled(defs, conn, p->study, sub.instrument, &def, &e);
+        rc = col_defs_scheduled(defs, pool, conn, p->study, sub.instrument, &def, &e);
         if (rc < 0)
             return col_submit_db_fail(out, rc, &e);
         if (rc == 0)
@@ -313,6 +328,10 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
         /* Not new: the one-by-one path below finds out what it is. */
     }
 
+    if (conn == NULL && (conn = db_pool_acquire(pool, 5000, &e)) == NULL) {
+        col_submit_db_fail(out, e.code ? e.code : DB_EUNAVAILABLE, &e);
+        goto out;
+    }
     for (int attempt = 0;; attempt++) {
         rc = db_query(conn, "col_response_store", 20, params, &res, &e);
         if (rc != DB_ESOFT || attempt >= COL_SOFT_RETRIES)
@@ -392,6 +411,8 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher, 
         }
     }
 out:
+    if (given == NULL && conn != NULL)
+        db_pool_release(pool, conn);
     PQclear(res);
     free(items);
     free(vals);

@@ -37,51 +37,10 @@ const struct db_statement col_statements[] = {
      " $14::boolean, $15::text[], $16::float8[], $17::bytea, $18, $19, $20::inet)"},
 
     /* col_batch_run: many scored responses from different requests in one
-     * statement and one commit (group commit). Each is placed by
-     * attune_placement() — as attune_response_store() places — and inserted
-     * with its item answers when it can go in as new; any other (a retry, a
-     * conflict, a refusal) comes back with inserted = false and takes the
-     * one-by-one path, attune_response_store(), which says why. */
+     * statement and one commit (group commit; sql/004). */
     {"col_response_store_batch",
-     "WITH input AS ("
-     "  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(k integer, id uuid, participant bigint,"
-     "   instrument text, version text, completed timestamptz, source text, hash text,"
-     "   total float8, subscales jsonb, severity text, flags text[], answered integer,"
-     "   missing integer,"
-     "   prorated boolean, items text[], vals float8[], token text, actor text,"
-     "   request_id text, source_addr inet)),"
-     " placed AS ("
-     "  SELECT i.*, coalesce(pl.on_time, pl.latest) AS week,"
-     "   CASE WHEN pl.on_time IS NOT NULL THEN 'on_time' ELSE 'late' END AS timing"
-     "  FROM input i CROSS JOIN LATERAL attune_placement(i.participant, i.instrument, i.version,"
-     "   i.completed, decode(i.token, 'hex')) pl"
-     "  WHERE pl.status <> 'withdrawn' AND pl.token_ok AND pl.n > 0 AND pl.version_ok"
-     "   AND pl.latest IS NOT NULL AND (pl.on_time IS NOT NULL OR pl.allow_late)),"
-     " ins AS ("
-     "  INSERT INTO responses (id, participant_id, instrument_id, instrument_version, study_week,"
-     "   completed_at, timing, source, content_hash, total_score, subscale_scores, severity, flags,"
-     "   items_answered, items_missing, prorated)"
-     "  SELECT id, participant, instrument, version, week, completed, timing, source,"
-     "   decode(hash, 'hex'), total, coalesce(subscales, '{}'), severity, coalesce(flags, '{}'),"
-     "   answered, missing, prorated"
-     "  FROM placed ON CONFLICT DO NOTHING"
-     "  RETURNING id, study_week, timing, received_at),"
-     " items AS ("
-     "  INSERT INTO response_items (response_id, item_id, value)"
-     "  SELECT ins.id, u.item, u.value FROM ins JOIN input i ON i.id = ins.id"
-     "  CROSS JOIN LATERAL unnest(i.items, i.vals) AS u(item, value)),"
-     /* the audit rows, as audit_append() writes them: ids only */
-     " aud AS ("
-     "  INSERT INTO audit_log (actor_kind, actor, action, target, study_id, request_id,"
-     "   source_addr, detail)"
-     "  SELECT 'participant', i.actor, 'response.create', 'response:' || ins.id, p.study_id,"
-     "   i.request_id, i.source_addr, jsonb_build_object('instrument', i.instrument,"
-     "   'version', i.version, 'week', ins.study_week, 'timing', ins.timing, 'source', i.source)"
-     "  FROM ins JOIN input i ON i.id = ins.id JOIN participants p ON p.id = i.participant"
-     "  WHERE i.actor IS NOT NULL)"
-     " SELECT i.k, ins.id IS NOT NULL, ins.study_week, ins.timing,"
-     " (extract(epoch FROM ins.received_at) * 1000000)::bigint"
-     " FROM input i LEFT JOIN ins ON ins.id = i.id ORDER BY i.k"},
+     "SELECT k, stored, study_week, timing, (extract(epoch FROM received_at) * 1000000)::bigint"
+     " FROM attune_response_store_batch($1::jsonb)"},
 
     /* col_response_submit (a retry) and the form's confirmation: a stored response */
     {"col_response_select",

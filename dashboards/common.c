@@ -127,7 +127,7 @@ int dash_instrument_json(struct col_app *app, PGconn *conn, const char *study,
     json_t *weeks, *bands, *j;
     int n, rc;
 
-    if ((rc = col_defs_scheduled(app->defs, conn, study, instrument, &def, e)) < 0)
+    if ((rc = col_defs_scheduled(app->defs, app->pool, conn, study, instrument, &def, e)) < 0)
         return rc;
     if (rc == 0 || (total = ins_definition_total(def)) == NULL)
         return err_set(e, DASH_ENOTFOUND, "study \"%s\" does not schedule \"%s\" with a total",

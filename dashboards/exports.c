@@ -321,7 +321,7 @@ static int dash_variables(struct http_request *req, PGconn *conn,
         const struct ins_definition *def = NULL;
         struct dash_var v;
         int week = (int)dash_ll(res, i, 2);
-        if ((rc = col_defs_get(app->defs, conn, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), &def,
+        if ((rc = col_defs_get(app->defs, app->pool, conn, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), &def,
                                e)) < 0)
             break;
         rc = 0;

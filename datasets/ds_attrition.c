@@ -39,6 +39,16 @@ const struct db_statement ds_attrition_statements[] = {
      "  AND r.id = st.response_id"
      " WHERE st.study_id = $1 AND st.instrument_id = $2"
      " ORDER BY st.participant_id, st.week"},
+    /* ds_baseline_load: the instruments due at the baseline week */
+    {"ds_attrition_baseline_instruments",
+     "SELECT DISTINCT instrument_id FROM schedule WHERE study_id = $1 AND week = $2"
+     " ORDER BY instrument_id"},
+    /* ds_baseline_load: scored answers at the baseline week by arm and severity band */
+    {"ds_attrition_baseline_bands",
+     "SELECT p.arm_id, coalesce(r.severity, ''), count(*), min(r.total_score)"
+     " FROM responses r JOIN participants p ON p.id = r.participant_id"
+     " WHERE p.study_id = $1 AND r.instrument_id = $2 AND r.study_week = $3"
+     " AND r.total_score IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 4, 2"},
     {NULL, NULL},
 };
 
@@ -400,5 +410,87 @@ out:
     free(ids);
     free(parts);
     free(rows);
+    return rc;
+}
+
+void ds_baseline_free(struct ds_baseline *b)
+{
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->n_instruments; i++)
+        free(b->instruments[i]);
+    for (size_t i = 0; i < b->n_bands; i++) {
+        free(b->bands[i].arm);
+        free(b->bands[i].band);
+    }
+    free(b->instruments);
+    free(b->bands);
+    free(b->band_instrument);
+    free(b);
+}
+
+int ds_baseline_load(PGconn *conn, const char *study, int week, struct ds_baseline **out,
+                     struct err *e)
+{
+    struct ds_baseline *b = calloc(1, sizeof *b);
+    PGresult *res = NULL, *bands = NULL;
+    char wk[16];
+    int n, rc = DS_ENOMEM;
+
+    if (b == NULL)
+        return err_set(e, DS_ENOMEM, "out of memory");
+    snprintf(wk, sizeof wk, "%d", week);
+    {
+        const char *params[2] = {study, wk};
+        if ((n = db_query(conn, "ds_attrition_baseline_instruments", 2, params, &res, e)) < 0) {
+            rc = n;
+            goto out;
+        }
+    }
+    b->instruments = calloc((size_t)n + 1, sizeof *b->instruments);
+    if (b->instruments == NULL)
+        goto nomem;
+    for (int i = 0; i < n; i++, b->n_instruments++)
+        if ((b->instruments[i] = strdup(PQgetvalue(res, i, 0))) == NULL)
+            goto nomem;
+    for (size_t k = 0; k < b->n_instruments; k++) {
+        const char *params[3] = {study, b->instruments[k], wk};
+        struct ds_band_count *grown;
+        size_t *gi;
+        PQclear(bands);
+        bands = NULL;
+        if ((n = db_query(conn, "ds_attrition_baseline_bands", 3, params, &bands, e)) < 0) {
+            rc = n;
+            goto out;
+        }
+        grown = realloc(b->bands, (b->n_bands + (size_t)n + 1) * sizeof *grown);
+        if (grown == NULL)
+            goto nomem;
+        b->bands = grown;
+        gi = realloc(b->band_instrument, (b->n_bands + (size_t)n + 1) * sizeof *gi);
+        if (gi == NULL)
+            goto nomem;
+        b->band_instrument = gi;
+        for (int r = 0; r < n; r++) {
+            struct ds_band_count *x = &b->bands[b->n_bands];
+            x->arm = strdup(PQgetvalue(bands, r, 0));
+            x->band = strdup(PQgetvalue(bands, r, 1));
+            x->count = (size_t)strtoull(PQgetvalue(bands, r, 2), NULL, 10);
+            b->band_instrument[b->n_bands] = k;
+            b->n_bands++;
+            if (x->arm == NULL || x->band == NULL)
+                goto nomem;
+        }
+    }
+    *out = b;
+    b = NULL;
+    rc = 0;
+    goto out;
+nomem:
+    rc = err_set(e, DS_ENOMEM, "out of memory");
+out:
+    PQclear(res);
+    PQclear(bands);
+    ds_baseline_free(b);
     return rc;
 }

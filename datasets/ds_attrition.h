@@ -127,6 +127,34 @@ int ds_attrition_load(PGconn *conn, const char *study, const char *instrument, c
 
 void ds_attrition_free(struct ds_attrition *a);
 
+/* ---- baseline characteristics ---- */
+
+/* How many participants of an arm had a score in a severity band at a week. */
+struct ds_band_count {
+    char *arm;
+    char *band; /* the instrument's band label as stored with the response ("" when none) */
+    size_t count;
+};
+
+struct ds_baseline {
+    size_t n_instruments;
+    char **instruments; /* [n_instruments] every instrument due at the week */
+    size_t n_bands;
+    struct ds_band_count *bands; /* every instrument's, in instrument order */
+    size_t *band_instrument;     /* [n_bands] the index of the instrument of each */
+};
+
+/*
+ * The instruments a study schedules at `week` (the baseline) and, for each,
+ * the scored answers at that week by arm and severity band. The scores
+ * themselves come from ds_load_study. *out is the caller's
+ * (ds_baseline_free). Needs ds_attrition_statements prepared.
+ */
+int ds_baseline_load(PGconn *conn, const char *study, int week, struct ds_baseline **out,
+                     struct err *e);
+
+void ds_baseline_free(struct ds_baseline *b);
+
 extern const struct db_statement ds_attrition_statements[];
 
 #endif

@@ -233,3 +233,71 @@ BEGIN
     RETURN QUERY SELECT CASE v_timing WHEN 'late' THEN 'not-due' ELSE 'week-taken' END,
                         old.id, v_week, NULL::text, NULL::timestamptz, NULL::text;
 END $$;
+
+-- Many scored responses from different requests, stored by one statement in
+-- one transaction (the collector's group commit, collector/batch.c). Each
+-- element of `batch` is one response ({"k", "id", "participant",
+-- "instrument", "version", "completed", "source", "hash" (hex), "total",
+-- "subscales", "severity", "flags", "answered", "missing", "prorated",
+-- "items", "vals", "token" (hex or null), "study", "actor", "request_id",
+-- "source_addr"}). Each is placed by attune_placement() — as
+-- attune_response_store() places — and inserted with its item answers and,
+-- given an actor, its response.create audit row (the columns audit_append()
+-- fills; ids only) when it can go in as new. Returns one row per element:
+-- whether it was stored, and where. One not stored (a retry, a conflict, a
+-- refusal) goes on to attune_response_store(), which says why. The elements'
+-- ids must be distinct (the collector never batches one id twice).
+--
+-- plpgsql so that the plan is made once per connection (a generic plan: the
+-- statement's cost is in its inserts, not in the values of one batch).
+CREATE FUNCTION attune_response_store_batch(batch jsonb)
+RETURNS TABLE (k integer, stored boolean, study_week integer, timing text,
+               received_at timestamptz)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+    RETURN QUERY
+    WITH input AS (
+        SELECT * FROM jsonb_to_recordset(batch) AS x(
+            k integer, id uuid, participant bigint, instrument text, version text,
+            completed timestamptz, source text, hash text, total float8, subscales jsonb,
+            severity text, flags text[], answered integer, missing integer, prorated boolean,
+            items text[], vals float8[], token text, study text, actor text, request_id text,
+            source_addr inet)),
+    placed AS (
+        SELECT i.*, coalesce(pl.on_time, pl.latest) AS week,
+               CASE WHEN pl.on_time IS NOT NULL THEN 'on_time' ELSE 'late' END AS wtiming
+          FROM input i
+         CROSS JOIN LATERAL attune_placement(i.participant, i.instrument, i.version,
+                                             i.completed, decode(i.token, 'hex')) pl
+         WHERE pl.status <> 'withdrawn' AND pl.token_ok AND pl.n > 0 AND pl.version_ok
+           AND pl.latest IS NOT NULL AND (pl.on_time IS NOT NULL OR pl.allow_late)),
+    ins AS (
+        INSERT INTO responses AS r (id, participant_id, instrument_id, instrument_version,
+                                    study_week, completed_at, timing, source, content_hash,
+                                    total_score, subscale_scores, severity, flags, items_answered,
+                                    items_missing, prorated)
+        SELECT p.id, p.participant, p.instrument, p.version, p.week, p.completed, p.wtiming,
+               p.source, decode(p.hash, 'hex'), p.total, coalesce(p.subscales, '{}'),
+               p.severity, coalesce(p.flags, '{}'), p.answered, p.missing, p.prorated
+          FROM placed p
+        ON CONFLICT DO NOTHING
+        RETURNING r.id, r.study_week, r.timing, r.received_at),
+    items AS (
+        INSERT INTO response_items (response_id, item_id, value)
+        SELECT ins.id, u.item, u.value
+          FROM ins JOIN input i ON i.id = ins.id
+         CROSS JOIN LATERAL unnest(i.items, i.vals) AS u(item, value)),
+    aud AS (
+        INSERT INTO audit_log (actor_kind, actor, action, target, study_id, request_id,
+                               source_addr, detail)
+        SELECT 'participant', i.actor, 'response.create', 'response:' || ins.id, i.study,
+               i.request_id, i.source_addr,
+               jsonb_build_object('instrument', i.instrument, 'version', i.version,
+                                  'week', ins.study_week, 'timing', ins.timing,
+                                  'source', i.source)
+          FROM ins JOIN input i ON i.id = ins.id
+         WHERE i.actor IS NOT NULL)
+    SELECT i.k, ins.id IS NOT NULL, ins.study_week, ins.timing, ins.received_at
+      FROM input i LEFT JOIN ins ON ins.id = i.id
+     ORDER BY i.k;
+END $$;

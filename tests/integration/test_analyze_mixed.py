@@ -250,6 +250,21 @@ with Home(t) as home:
         t.is_(home.sql('SELECT kind FROM analysis_runs WHERE id = %s', (m.group(1),)),
               [('mixed',)], 'that run is in analysis_runs')
     t.contains(r.stdout, 'armapp', 'the reference arm is waitlist: the term is armapp')
+    if m:
+        # attune analyze --rerun repeats a recorded mixed run from its arguments.
+        rr = home.attune('analyze', '--rerun', m.group(1), '--format', 'json')
+        t.is_(rr.returncode, 0, '--rerun of a mixed run succeeds', )
+        if rr.returncode == 0:
+            jr = json.loads(rr.stdout)
+            t.is_(jr.get('rerun', {}).get('identical'), True, '--rerun says the result is identical')
+            t.is_(jr.get('rerun', {}).get('fingerprint_matches'), True,
+                  '--rerun says the input is the same')
+        home.sql("UPDATE responses SET total_score = total_score + 1 WHERE study_week = 8 AND"
+                 " participant_id = (SELECT id FROM participants WHERE code = 'P-001')")
+        rr = home.attune('analyze', '--rerun', m.group(1), '--format', 'json')
+        t.is_(rr.returncode, 1, '--rerun after a changed score fails')
+        t.contains(rr.stderr, 'not reproduced', 'and says the result is not reproduced')
+        t.contains(rr.stderr, 'input data changed', 'and that the input changed')
     r = home.attune('analyze', 'mixed', '--study', 'nosuch', '--instrument', 'gad7')
     t.is_(r.returncode, 1, 'an unknown study fails')
     t.contains(r.stderr, 'no study "nosuch"', 'and says so')

@@ -67,6 +67,7 @@ static void test_events(void)
 {
     const int64_t now = 1772362800000000LL, enrolled = now - 86400LL * 1000000 * 10;
     json_t *errors = json_array(), *rows = NULL, *types = NULL, *batch;
+    char *text = NULL;
     size_t n;
 
     batch = J("[{\"id\":\"00000000-0000-0000-0000-000000000001\",\"type\":\"app_open\","
@@ -75,8 +76,12 @@ static void test_events(void)
               "\"at\":\"2026-03-01T10:00:00+01:00\",\"duration_s\":12.5,\"props\":{\"x\":1}},"
               "{\"id\":\"00000000-0000-0000-0000-000000000001\",\"type\":\"app_open\","
               "\"at\":\"2026-03-01T09:00:00Z\"}]");
-    n = col_events_check(batch, now, enrolled, errors, &rows, &types);
+    n = col_events_check(batch, now, enrolled, errors, &text, &types);
     is_int(n, 0, "a good batch has no problem");
+    rows = text ? json_loads(text, 0, NULL) : NULL;
+    ok(rows != NULL, "the rows are JSON text");
+    free(text);
+    text = NULL;
     is_int(json_array_size(rows), 3, "three rows (an in-batch repeat is absorbed later)");
     is_str(json_string_value(json_object_get(json_array_get(rows, 1), "id")),
            "00000000-0000-0000-0000-00000000000a", "ids are lower-cased");
@@ -99,9 +104,9 @@ static void test_events(void)
               "\"at\":\"2026-03-01T09:00:01Z\"},"
               "{\"type\":\"x\",\"at\":\"2026-03-01T09:00:00Z\",\"duration_s\":\"long\"},"
               "7]");
-    rows = types = NULL;
-    n = col_events_check(batch, now, enrolled, errors, &rows, &types);
-    ok(n == 12 && rows == NULL, "every problem counted, no rows on failure");
+    types = NULL;
+    n = col_events_check(batch, now, enrolled, errors, &text, &types);
+    ok(n == 12 && text == NULL, "every problem counted, no rows on failure");
     is_str(ptrs(errors),
            "/1/colour /1/id /1/type /1/at /1/duration_s /1/props /2/at /3/at /4/id /5/id "
            "/5/duration_s /6",
@@ -112,19 +117,19 @@ static void test_events(void)
     batch = json_array();
     for (int i = 0; i < COL_EVENTS_MAX + 1; i++)
         json_array_append_new(batch, json_object());
-    n = col_events_check(batch, now, enrolled, errors, &rows, &types);
+    n = col_events_check(batch, now, enrolled, errors, &text, &types);
     ok(n == 1 && strstr(json_string_value(json_object_get(json_array_get(errors, 0), "message")),
                         "at most 1000") != NULL,
        "1,001 events are refused as a whole");
     json_decref(batch);
     json_array_clear(errors);
     batch = J("{\"events\":[]}");
-    is_int(col_events_check(batch, now, enrolled, errors, &rows, &types), 1,
+    is_int(col_events_check(batch, now, enrolled, errors, &text, &types), 1,
            "an object is not a batch");
     json_decref(batch);
     json_array_clear(errors);
     batch = J("[]");
-    is_int(col_events_check(batch, now, enrolled, errors, &rows, &types), 1,
+    is_int(col_events_check(batch, now, enrolled, errors, &text, &types), 1,
            "an empty batch is refused");
     json_decref(batch);
     json_decref(errors);
