@@ -18,7 +18,7 @@ generator (bench/loadgen.c: 16 keep-alive connections):
 Runs alternate baseline and collector, RUNS times each, and the medians
 give the ratios. Usage:
 
-  bench/collector.py [--build build] [--runs 5] [--seconds 5] [--threads 8]
+  bench/collector.py [--build build] [--runs 5] [--seconds 5] [--threads 16]
 """
 import argparse
 import json
@@ -62,7 +62,7 @@ def main():
     ap.add_argument('--build', default=os.environ.get('ATTUNE_BUILD', os.path.join(ROOT, 'build')))
     ap.add_argument('--runs', type=int, default=5)
     ap.add_argument('--seconds', type=float, default=5)
-    ap.add_argument('--threads', type=int, default=8)
+    ap.add_argument('--threads', type=int, default=16)
     ap.add_argument('--conns', type=int, default=16)
     ap.add_argument('--batch', type=int, default=500)
     ap.add_argument('--participants', type=int, default=40000)
@@ -129,8 +129,11 @@ def main():
                     cmd = [loadgen, '127.0.0.1', str(port), p_sub if mode == 'submit' else p_ev,
                            mode, str(a.seconds), str(a.conns), tokens, str(offsets[t]),
                            str(a.batch)]
+                    env = dict(os.environ)
+                    if t == 'baseline':
+                        env['LOADGEN_NO_LIMIT'] = '1'
                     res = json.loads(subprocess.run(cmd, capture_output=True, text=True,
-                                                    check=True).stdout)
+                                                    check=True, env=env).stdout)
                     if mode == 'submit':
                         offsets[t] = res['next_offset']
                     rate = res['rows'] / res['seconds']

@@ -60,7 +60,7 @@ static const struct cli_command cli_commands[] = {
      "attune enroll --study S --arm A [--count N] [--enrolled-at TIME] [--code C]\n"
      "\n"
      "Enrols N participants (default 1) in arm A of study S, each with a pseudonymous\n"
-     "code and a random access token (192 bits), and prints CSV for a mail merge:\n"
+     "code and a random access token (256 bits), and prints CSV for a mail merge:\n"
      "code,arm,token,link. The token is shown only now: the database keeps its hash.\n"
      "\n"
      "  --enrolled-at TIME  enrolment time (RFC 3339; default now): week 0 starts then\n"

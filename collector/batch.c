@@ -96,8 +96,11 @@ fail:
     /* Unreachable database: every job answers 503. Any other failure (a
      * statement one job made fail): every job takes the one-by-one path, so
      * that one bad job cannot fail the others. */
-    if (rc != DB_EUNAVAILABLE && rc != DB_EBUSY)
-        log_event(LOG_WARN, "collector.batch", "jobs=%zu code=%d message=\"%s\"", n, rc, e.message);
+    if (rc != DB_EUNAVAILABLE && rc != DB_EBUSY) {
+        char q[512];
+        log_event(LOG_WARN, "collector.batch", "jobs=%zu code=%d message=%s", n, rc,
+                  log_quote(q, sizeof q, e.message));
+    }
     for (size_t i = 0; i < n; i++) {
         jobs[i]->rc = (rc == DB_EUNAVAILABLE || rc == DB_EBUSY) ? rc : 0;
         jobs[i]->inserted = 0;

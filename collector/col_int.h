@@ -167,11 +167,6 @@ static inline struct col_app *col_app_of(struct http_request *req)
     return (struct col_app *)req->app;
 }
 
-/* Runs `fn` on a pooled connection outside an explicit transaction (each
- * statement commits on its own), retrying serialization failures. */
-typedef int (*col_conn_fn)(PGconn *conn, void *ctx, struct err *e);
-int col_with_conn(struct col_app *app, col_conn_fn fn, void *ctx, struct err *e);
-
 /* ---- routes of each file ---- */
 
 extern const struct http_route col_participant_routes[];

@@ -4,10 +4,11 @@
  *   POST /fhir/QuestionnaireResponse   a completed QuestionnaireResponse, taken in
  *                                      through the same path as the JSON API
  *
- * Mapping: the Questionnaire's canonical URL ends in "Questionnaire/<id>", its
- * version is the instrument version ("<url>|<version>" in a response's
- * `questionnaire`). Items are matched by linkId (the item id); an answer is
- * `valueCoding.code` (the option value as text) or `valueInteger`. The
+ * The instruments engine makes the Questionnaire (ins_fhir_questionnaire) and
+ * reads the response's items (ins_fhir_response_read: the canonical URL
+ * "…/Questionnaire/<id>|<version>" picks the definition, linkIds the items,
+ * valueCoding / valueInteger / valueDecimal the answers); the version must be
+ * the one the participant's study schedules. The
  * response's `identifier.value` is the idempotency key: a uuid is used as
  * the response id as is; any other identifier is turned into a name-based
  * uuid (SHA-256 of system|value), so the same identifier always maps to the

@@ -53,7 +53,11 @@ static int col_submit_db_fail(struct col_submit *s, int rc, const struct err *e)
         return col_submit_fail(s, 503, "database-unavailable",
                                "The database is not reachable right now; nothing was stored. "
                                "Please try again.");
-    log_event(LOG_ERROR, "collector.db", "code=%d message=\"%s\"", rc, e->message);
+    {
+        char q[512];
+        log_event(LOG_ERROR, "collector.db", "code=%d message=%s", rc,
+                  log_quote(q, sizeof q, e->message));
+    }
     return col_submit_fail(s, 500, "internal", "The response could not be stored.");
 }
 
@@ -247,9 +251,9 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
             col_submit_fail(out, 500, "internal", "Out of memory.");
             goto out;
         }
-        strcpy(items, "{");
-        strcpy(vals, "{");
-        strcpy(flags, "{");
+        snprintf(items, cap, "{");
+        snprintf(vals, cap, "{");
+        snprintf(flags, INS_MAX_FLAGS * 72 + 8, "{");
         for (size_t i = 0; i < def->n_items; i++) {
             char num[40];
             if (isnan(values[i]))
@@ -264,9 +268,10 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
         }
         for (size_t f = 0; f < score.n_flags; f++)
             col_array_append(flags, INS_MAX_FLAGS * 72 + 8, &fu, score.flags[f], f == 0);
-        strcat(items, "}");
-        strcat(vals, "}");
-        strcat(flags, "}");
+        /* The sizes leave room for the closing brace. */
+        snprintf(items + iu, cap - iu, "}");
+        snprintf(vals + vu, cap - vu, "}");
+        snprintf(flags + fu, INS_MAX_FLAGS * 72 + 8 - fu, "}");
     }
     subscales = json_dumps(score.subscales, JSON_COMPACT | JSON_REAL_PRECISION(17));
     hash_hex[0] = '\\';
@@ -453,19 +458,10 @@ void col_reply_db_error(struct http_reply *rep, const struct err *e)
         http_reply_header(rep, "Retry-After", "5");
         return;
     }
-    log_event(LOG_ERROR, "collector.db", "code=%d message=\"%s\"", e->code, e->message);
+    {
+        char q[512];
+        log_event(LOG_ERROR, "collector.db", "code=%d message=%s", e->code,
+                  log_quote(q, sizeof q, e->message));
+    }
     http_problem(rep, 500, "internal", NULL, NULL, "The request could not be completed.");
-}
-
-int col_with_conn(struct col_app *app, col_conn_fn fn, void *ctx, struct err *e)
-{
-    PGconn *conn;
-    int rc;
-
-    conn = db_pool_acquire(app->pool, 5000, e);
-    if (conn == NULL)
-        return e->code ? e->code : DB_EUNAVAILABLE;
-    rc = fn(conn, ctx, e);
-    db_pool_release(app->pool, conn);
-    return rc;
 }

@@ -87,6 +87,21 @@ with Home(t) as home:
     t.is_(home.sql("SELECT count(*) FROM studies WHERE id = 'other'")[0][0], 0,
           'and no study was created')
 
+    # ------------------------------------------------- study-week arithmetic
+    # Week 4 of an enrolment at 10:00 London time on 1 March 2026 starts at
+    # 10:00 London time on 29 March — after the clocks went forward, so at
+    # 09:00 UTC, not 10:00.
+    r = home.sql("SELECT attune_week_start('2026-03-01 10:00+00', 'Europe/London', 4)::text, "
+                 "attune_study_week('2026-03-01 10:00+00', 'Europe/London', "
+                 "'2026-03-29 08:59+00'), "
+                 "attune_study_week('2026-03-01 10:00+00', 'Europe/London', "
+                 "'2026-03-29 09:00+00'), "
+                 "attune_window_close('2026-03-01 10:00+00', 'Europe/London', 0, 3)::text, "
+                 "attune_study_week('2026-03-01 10:00+00', 'Europe/London', "
+                 "'2026-02-28 10:00+00')")[0]
+    t.is_(r, ('2026-03-29 09:00:00+00', 3, 4, '2026-03-04 10:00:00+00', -1),
+          'study weeks count wall-clock days in the study zone (daylight saving)')
+
     # ------------------------------------------------------------- enrolment
     r = home.attune('enroll', '--study', 'trial', '--arm', 'app', '--count', '3',
                     env={'ATTUNE_PUBLIC_URL': 'https://study.example.org/'})
