@@ -20,6 +20,7 @@
 #include "ds.h"
 #include "ds_attrition.h"
 #include "ds_engage.h"
+#include "ds_items.h"
 #include "col_int.h"
 #include "ins.h"
 #include "log.h"
@@ -140,8 +141,9 @@ static int col_read_pem(const char *path, char **out, struct err *e)
 int col_serve(const struct cfg *cfg, struct err *e)
 {
     static const struct db_statement *const statement_tables[] = {
-        col_statements, acc_statements,          audit_statements,     dash_statements,
-        ds_statements,  ds_attrition_statements, ds_engage_statements, NULL};
+        col_statements,       acc_statements,     audit_statements,
+        dash_statements,      ds_statements,      ds_attrition_statements,
+        ds_engage_statements, ds_item_statements, NULL};
     struct col_app app;
     struct http_server_config hcfg;
     struct http_server *server = NULL;

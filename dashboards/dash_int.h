@@ -230,6 +230,9 @@ void dash_export_codebook(struct http_request *req, struct http_reply *rep);
 void dash_export_events(struct http_request *req, struct http_reply *rep);
 void dash_export_analysis(struct http_request *req, struct http_reply *rep);
 void dash_export_report(struct http_request *req, struct http_reply *rep);
+void dash_export_report_html(struct http_request *req, struct http_reply *rep);
+void dash_export_report_json(struct http_request *req, struct http_reply *rep);
+void dash_report_css(struct http_request *req, struct http_reply *rep);
 
 void dash_page(struct http_request *req, struct http_reply *rep);
 void dash_vendor_chart(struct http_request *req, struct http_reply *rep);

@@ -21,8 +21,12 @@
 #include "audit.h"
 #include "col_int.h"
 #include "dash_int.h"
+#include "ds.h"
 #include "ins.h"
 #include "log.h"
+#include "rep_claim.h"
+#include "rep_render.h"
+#include "report.h"
 
 #define DASH_STREAM_ROWS_PER_PULL 4096
 
@@ -321,8 +325,8 @@ static int dash_variables(struct http_request *req, PGconn *conn,
         const struct ins_definition *def = NULL;
         struct dash_var v;
         int week = (int)dash_ll(res, i, 2);
-        if ((rc = col_defs_get(app->defs, app->pool, conn, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), &def,
-                               e)) < 0)
+        if ((rc = col_defs_get(app->defs, app->pool, conn, PQgetvalue(res, i, 0),
+                               PQgetvalue(res, i, 1), &def, e)) < 0)
             break;
         rc = 0;
         if (def == NULL)
@@ -539,4 +543,138 @@ void dash_export_report(struct http_request *req, struct http_reply *rep)
                       "instrument,arm,population,definition,n,value,ci_low,ci_high,ci_method,"
                       "run_id,run_at,input_fingerprint,program_version\r\n",
                       "text/csv; charset=utf-8", "claims.csv", "export.csv");
+}
+
+/*
+ * GET .../export/report.html and report.json (?instrument=, ?claim=): the
+ * claim report exactly as `attune report` builds it (cli_report_build(),
+ * which records it as a run of kind "report"), printed by report/'s
+ * rep_print_report(). The HTML links its rules as /vendor/report.css, since
+ * the strict CSP refuses a <style> element. The report is computed before
+ * the first byte (seconds on a large study: it loads scores, the flow and
+ * every app event).
+ */
+static void dash_export_claim_report(struct http_request *req, struct http_reply *rep, int html)
+{
+    struct dash_app *d = dash_of(req);
+    const char *study = http_path_param(req, "study");
+    const char *param = http_query(req, "instrument");
+    const char *claim = http_query(req, "claim");
+    struct cli_report_opts o;
+    char instrument[64], disposition[200];
+    json_t *doc = NULL, *detail;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+    struct err e;
+    PGconn *conn;
+    int rc;
+
+    err_clear(&e);
+    if (claim != NULL && (claim[0] == '\0' || strlen(claim) > REP_CLAIM_MAX)) {
+        http_problem(
+            rep, 400, "invalid-query", NULL,
+            json_pack("[{s:s, s:s}]", "pointer", "/query/claim", "message", "1 to 500 characters"),
+            "A claim is 1 to %d characters of text.", REP_CLAIM_MAX);
+        return;
+    }
+    if ((conn = db_pool_acquire(d->pool, 5000, &e)) == NULL) {
+        dash_reply_error(req, rep, e.code, &e);
+        return;
+    }
+    rc = dash_pick_instrument(conn, study, param, instrument, sizeof instrument, &e);
+    if (rc == 0 && claim != NULL) {
+        /* The claim is read first, against the study's arms, so that a claim
+         * that cannot be read is told apart from a failure (both are -1). */
+        const char *p1[1] = {study};
+        PGresult *arms = NULL;
+        int n = db_query(conn, "dash_study_arms", 1, p1, &arms, &e);
+        if (n < 0) {
+            rc = n;
+        } else {
+            const char *names[16];
+            struct rep_claim c;
+            struct err ce;
+            err_clear(&ce);
+            for (int i = 0; i < n && i < 16; i++)
+                names[i] = PQgetvalue(arms, i, 0);
+            if (rep_claim_parse(claim, names, (size_t)(n < 16 ? n : 16), &c, &ce) != 0) {
+                PQclear(arms);
+                db_pool_release(d->pool, conn);
+                http_problem(
+                    rep, 422, "invalid-claim", NULL,
+                    json_pack("[{s:s, s:s}]", "pointer", "/query/claim", "message", ce.message),
+                    "The claim cannot be read: %s.", ce.message);
+                return;
+            }
+        }
+        PQclear(arms);
+    }
+    if (rc == 0) {
+        cli_report_opts_init(&o);
+        o.study = study;
+        o.instrument = instrument;
+        o.claim = claim;
+        rc = cli_report_build(conn, d->cfg, &o, &doc, &e);
+    }
+    db_pool_release(d->pool, conn);
+    if (rc != 0) {
+        dash_reply_error(req, rep, rc == DS_EEMPTY ? DASH_ENOTFOUND : rc, &e);
+        return;
+    }
+    detail = json_pack("{s:s, s:s}", "file", html ? "report.html" : "report.json", "instrument",
+                       instrument);
+    rc = dash_audit_read(req, "export.report", arena_printf(req->arena, "study:%s/report", study),
+                         detail, &e);
+    json_decref(detail);
+    if (rc != 0) {
+        json_decref(doc);
+        dash_reply_error(req, rep, rc, &e);
+        return;
+    }
+    if (html) {
+        if ((f = open_memstream(&buf, &len)) == NULL) {
+            json_decref(doc);
+            http_problem(rep, 500, "internal", NULL, NULL, "Out of memory.");
+            return;
+        }
+        rc = rep_print_report(f, doc, REP_HTML, "/vendor/report.css");
+        if (fclose(f) != 0 || rc != 0) {
+            json_decref(doc);
+            free(buf);
+            http_problem(rep, 500, "internal", NULL, NULL, "The report could not be printed.");
+            return;
+        }
+    } else {
+        /* JSON: the document itself, as the run recorded it. */
+        buf = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
+        len = buf ? strlen(buf) : 0;
+    }
+    json_decref(doc);
+    if (buf == NULL) {
+        http_problem(rep, 500, "internal", NULL, NULL, "Out of memory.");
+        return;
+    }
+    http_reply_take(rep, 200, html ? "text/html; charset=utf-8" : "application/json", buf, len);
+    snprintf(disposition, sizeof disposition, "%s; filename=\"%s-report-%s.%s\"",
+             html ? "inline" : "attachment", study, instrument, html ? "html" : "json");
+    http_reply_header(rep, "Content-Disposition", disposition);
+}
+
+void dash_export_report_html(struct http_request *req, struct http_reply *rep)
+{
+    dash_export_claim_report(req, rep, 1);
+}
+
+void dash_export_report_json(struct http_request *req, struct http_reply *rep)
+{
+    dash_export_claim_report(req, rep, 0);
+}
+
+/* GET /vendor/report.css: the claim report's rules (report/rep_render.h). */
+void dash_report_css(struct http_request *req, struct http_reply *rep)
+{
+    (void)req;
+    http_reply_bytes(rep, 200, "text/css; charset=utf-8", rep_css, strlen(rep_css));
+    http_reply_header(rep, "Cache-Control", "public, max-age=3600");
 }

@@ -36,6 +36,8 @@ const struct http_route dash_routes[] = {
      dash_page, "page: one participant (researchers)"},
     {"GET", "/vendor/chart.umd.min.js", ACC_PUBLIC, HTTP_BODY_NONE, 0, dash_vendor_chart,
      "Chart.js as package-lock.json pins it"},
+    {"GET", "/vendor/report.css", ACC_PUBLIC, HTTP_BODY_NONE, 0, dash_report_css,
+     "the claim report's stylesheet"},
 
     /* JSON: aggregates (viewers and up). */
     {"GET", "/api/v1/dashboard/studies", ACC_VIEWER, HTTP_BODY_NONE, 0, dash_api_studies,
@@ -80,5 +82,9 @@ const struct http_route dash_routes[] = {
      "the newest analysis run of each kind"},
     {"GET", STUDY_EXPORT "/claims.csv", EXPORT, HTTP_BODY_NONE, 0, dash_export_report,
      "the claim table of the newest outcomes run"},
+    {"GET", STUDY_EXPORT "/report.html", EXPORT, HTTP_BODY_NONE, 0, dash_export_report_html,
+     "the claim report, as attune report writes it (?instrument=, ?claim=)"},
+    {"GET", STUDY_EXPORT "/report.json", EXPORT, HTTP_BODY_NONE, 0, dash_export_report_json,
+     "the claim report's document"},
 };
 const size_t dash_routes_count = sizeof dash_routes / sizeof dash_routes[0];

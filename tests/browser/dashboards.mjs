@@ -158,6 +158,15 @@ try {
   await open(page, `/dashboards/${STUDY}/participants/P001`);
   is(await page.locator('#questionnaires tbody tr').count(), 15, 'the participant page lists 15 scheduled questionnaires');
 
+  // ---- the claim report export opens under the strict CSP
+  await page.goto('about:blank');
+  forget(page);
+  const rr = await page.goto(`${base}/api/v1/studies/${STUDY}/export/report.html`);
+  is(rr.status(), 200, 'the claim report opens in the browser');
+  ok((await page.textContent('h1')).includes('Claim report'), 'the claim report has its heading');
+  await assertClean(page, 'claim report');
+  await screenshot(page, 'dashboards-claim-report-desktop');
+
   // ---- a new submission appears on the overview without a reload
   await open(page, `/dashboards/${STUDY}/overview?poll=1`);
   await page.evaluate(() => { window.__sameDocument = true; });

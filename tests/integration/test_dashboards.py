@@ -265,7 +265,7 @@ with Home(t) as home:
                          '/api/v1/studies/demo/participants/P001/timeline']
     exports = ['/api/v1/studies/demo/export/' + f for f in
                ('responses-long.csv', 'responses-wide.csv', 'codebook.csv', 'events.csv',
-                'analysis.json', 'claims.csv')]
+                'analysis.json', 'claims.csv', 'report.html', 'report.json')]
     aggregates = [API + '/changes', API + '/overview', API + '/outcomes', API + '/engagement',
                   API + '/quality']
     t.ok(all(vera.json('GET', p)[0] == 200 for p in aggregates), 'a viewer reads every aggregate')
@@ -407,10 +407,25 @@ with Home(t) as home:
     st, _, body = alice.request('GET', '/api/v1/studies/demo/export/claims.csv')
     cl = list(csv.DictReader(io.StringIO(body.decode())))
     t.ok(len(cl) >= 11 and all(c['run_id'] for c in cl), 'claims CSV: every row names its run')
+    st, hdr, body = alice.request('GET', '/api/v1/studies/demo/export/report.html?claim='
+                                  '43%25%20reduction%20among%20280%20adults%20over%208%20weeks')
+    html = body.decode()
+    t.ok(st == 200 and 'Claim report' in html and '<style' not in html and 'style=' not in html
+         and '<script' not in html and '/vendor/report.css' in html,
+         'the claim report as HTML: no inline style or script, its stylesheet linked', st)
+    t.is_(srv.request('GET', '/vendor/report.css')[0], 200, 'the report\'s stylesheet is served')
+    st, _, rj = alice.json('GET', '/api/v1/studies/demo/export/report.json')
+    t.ok(st == 200 and rj.get('kind') == 'report' and
+         home.sql('SELECT kind FROM analysis_runs WHERE id = %s',
+                  (rj['provenance']['run_id'],)) == [('report',)],
+         'the claim report as JSON, recorded as attune report records it')
+    st, _, _ = alice.json('GET', '/api/v1/studies/demo/export/report.html?claim=nothing%20here')
+    t.is_(st, 422, 'a claim without a figure is 422')
     st, _, body = srv.request('GET', '/api/v1/studies/demo/export/events.csv', headers=bearer(atk))
     t.is_(st, 200, 'an API token with the export scope exports')
     acts = [r[3] for r in audit_rows(home, None, since)]
-    t.ok(acts.count('export.csv') >= 5 and acts.count('export.json') == 1,
+    t.ok(acts.count('export.csv') >= 5 and acts.count('export.json') == 1
+         and acts.count('export.report') == 2,
          'every export is audited', acts)
 
     # ---- the browser suite on this server (the demo, and a participant to submit)

@@ -8,6 +8,8 @@ const FILES = [
   ['codebook.csv', 'Codebook', 'Every column of both response files: instrument, version, week, kind, label (the item\'s text), type and allowed values with their labels.'],
   ['events.csv', 'App events', 'One row per event: code, arm, event id, type, time, study week, duration, received time and its properties (JSON).'],
   ['analysis.json', 'Analysis runs (JSON)', 'The newest recorded run of each kind: options, input fingerprint, instrument versions, program version and the full result, so that every number can be traced and repeated.'],
+  ['report.html', 'The claim report', 'What `attune report` prints for the weekly outcome: the flow and the analysis populations (and that they add up), baseline characteristics by arm, the reduction computed every defensible way with n and 95% CIs, effect sizes, engagement and outcome, and the provenance of every number. Opens in the browser; add ?claim=… to check a written claim.'],
+  ['report.json', 'The claim report (JSON)', 'The same report as the document the analysis run recorded.'],
   ['claims.csv', 'The claim table', 'The reduction in each instrument computed every defensible way (completers, BOCF, LOCF, mixed model), with n, 95% CI and the run it comes from.'],
 ];
 
