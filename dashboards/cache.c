@@ -72,6 +72,13 @@ struct dash_cache {
     int stop;
 };
 
+/* Logs a failure of the worker's (one line, the message quoted). */
+static void dash_log_error(const char *event, const struct err *e)
+{
+    char q[512];
+    log_event(LOG_WARN, event, "message=%s", log_quote(q, sizeof q, e->message));
+}
+
 static double dash_mono(void)
 {
     struct timespec ts;
@@ -451,7 +458,7 @@ static void dash_prewarm(struct dash_app *d)
     err_clear(&e);
     n = dash_query(d->pool, "dash_study_ids", 0, NULL, &res, &e);
     if (n < 0) {
-        log_event(LOG_WARN, "dash.prewarm", "message=\"%s\"", e.message);
+        dash_log_error("dash.prewarm", &e);
         return;
     }
     for (int i = 0; i < n; i++) {
@@ -514,7 +521,7 @@ static void *dash_worker(void *arg)
             pthread_mutex_unlock(&c->mu);
             err_clear(&e);
             if (dash_intake_flush(d->intake, d->pool, dash_intake_touched, d, &e) != 0)
-                log_event(LOG_WARN, "dash.intake", "message=\"%s\"", e.message);
+                dash_log_error("dash.intake", &e);
             last_flush = dash_mono();
             pthread_mutex_lock(&c->mu);
         }
@@ -567,7 +574,7 @@ void dash_stop(struct dash_app *d)
         pthread_join(d->worker, NULL);
         err_clear(&e);
         if (dash_intake_flush(d->intake, d->pool, NULL, NULL, &e) != 0)
-            log_event(LOG_WARN, "dash.intake", "message=\"%s\"", e.message);
+            dash_log_error("dash.intake", &e);
     }
     while (c->entries != NULL) {
         struct dash_entry *x = c->entries;

@@ -146,7 +146,7 @@ static ssize_t dash_stream_pull(void *ctx, uint64_t pos, char *out, size_t max)
         case PGRES_TUPLES_OK:
             break;
         default:
-            log_event(LOG_WARN, "dash.export", "message=\"query failed\"");
+            log_event(LOG_WARN, "dash.export", "message=\"the query of an export failed\"");
             s->failed = 1;
             break;
         }

@@ -225,6 +225,24 @@ try {
   ok(await viewer.locator('#jt-numbers tbody tr').count() === 2, 'a viewer sees the Jacobson-Truax counts');
   await viewer.context().close();
 
+  // ---- withdrawal is an admin's, from the participant page
+  const r2 = await login(browser, 'alice');
+  await open(r2, `/dashboards/${STUDY}/participants/P279`);
+  ok(await r2.locator('#withdraw-panel.hidden').count() === 1, 'a researcher has no Withdraw button');
+  await r2.context().close();
+  const admin = await login(browser, 'root');
+  await open(admin, `/dashboards/${STUDY}/participants/P279`);
+  ok(await admin.locator('#withdraw-panel.hidden').count() === 0, 'an admin sees the Withdraw form');
+  ok(await admin.isDisabled('#withdraw-button'), 'withdrawal waits for the confirmation');
+  await admin.fill('#withdraw-reason', 'asked by e-mail');
+  await admin.check('#withdraw-confirm');
+  await admin.click('#withdraw-button');
+  await admin.waitForFunction(() => document.querySelector('#withdraw-result').textContent.startsWith('Withdrawn'), null, { timeout: 20000 });
+  const t = (await api(admin, `/api/v1/studies/${STUDY}/participants/P279/timeline`)).body;
+  is(t.participant.status, 'withdrawn', 'the admin withdrew the participant from the page');
+  await assertClean(admin, 'participant page, withdrawal');
+  await admin.context().close();
+
   // ---- sign-in, account, sign-out
   const s = await login(browser, 'alice');
   await s.goto(`${base}/account`);

@@ -85,8 +85,8 @@ with Home(t) as home:
     srv = home.serve()
 
     alice, vera, root, olga = Browser(srv), Browser(srv), Browser(srv), Browser(srv)
-    for b, name in ((alice, 'alice'), (vera, 'viewer'), (root, 'root'), (olga, 'olga')):
-        b.login('vera' if name == 'viewer' else name)
+    for b, name in ((alice, 'alice'), (vera, 'vera'), (root, 'root'), (olga, 'olga')):
+        b.login(name)
 
     # ---- the change endpoint
     st, _, ch = alice.json('GET', API + '/changes')

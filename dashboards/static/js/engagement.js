@@ -143,6 +143,15 @@ function association(doc, priv) {
     ],
     rows,
   }));
+  clear(byId('points-table'));
+  if (priv) {
+    byId('points-table').append(numbers('each completer', table({
+      caption: `Completers drawn: ${METRIC_LABEL[metric]} and change in ${doc.outcome}`,
+      columns: [{ label: 'participant', key: 'code', text: true }, { label: 'arm', key: 'arm', text: true },
+        { label: METRIC_LABEL[metric], key: metric, fmt: (v) => fmt(v, 1) }, { label: 'change', key: 'change', fmt: (v) => fmt(v, 0) }],
+      rows: priv.points,
+    })));
+  }
   const trows = [];
   for (const r of rows) for (const t of r.tertiles || []) trows.push({ arm: r.arm, ...t });
   clear(byId('tertile-table')).append(table({

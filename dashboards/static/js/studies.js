@@ -36,11 +36,17 @@ function card(s, researcher) {
 
 async function main() {
   const { session } = await setupPage('studies');
-  const { studies } = await getJSON('/api/v1/dashboard/studies');
-  const node = clear(byId('studies'));
-  if (studies.length === 0) node.append(el('p', {}, 'You are not a member of any study yet.'));
-  for (const s of studies) node.append(card(s, isResearcher(session)));
-  document.body.dataset.loaded = '1';
+  // Counts are live and the figures come from the newest runs: redraw every
+  // 15 seconds while the page is visible.
+  const draw = async () => {
+    const { studies } = await getJSON('/api/v1/dashboard/studies');
+    const node = clear(byId('studies'));
+    if (studies.length === 0) node.append(el('p', {}, 'You are not a member of any study yet.'));
+    for (const s of studies) node.append(card(s, isResearcher(session)));
+    document.body.dataset.loaded = '1';
+  };
+  await draw();
+  setInterval(() => { if (!document.hidden) draw().catch(() => {}); }, 15000);
 }
 
 main().catch((e) => { showError(byId('error'), e); document.body.dataset.loaded = 'error'; });
