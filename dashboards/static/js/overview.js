@@ -193,13 +193,13 @@ function grid(study, doc, page) {
     { label: 'participant', key: 'code', text: true, node: (v) => el('a', { href: `/dashboards/${study}/participants/${encodeURIComponent(v)}` }, v) },
     { label: 'arm', key: 'arm', text: true },
   ].concat(weeks.map((w) => ({
-    label: `wk ${w}`,
+    label: String(w),
     get: (r) => (r.weeks.find((x) => x.week === w) || {}).status || 'none',
     cellClass: (v) => `cell s-${v}`,
     fmt: (v) => STATUS_GLYPH[v] || '',
     title: (v, r) => { const x = r.weeks.find((y) => y.week === w); return x ? `${r.code}, week ${w}: ${v} (window ${fmtTime(x.opens_at)} to ${fmtTime(x.closes_at)})` : ''; },
   })));
-  const t = table({ caption: 'Completion by participant and week', columns: cols, rows: page.participants, className: 'data grid-status', id: 'completion-grid' });
+  const t = table({ caption: 'Completion by participant and study week (columns: weeks 0, 1, …)', columns: cols, rows: page.participants, className: 'data grid-status', id: 'completion-grid' });
   // The glyph is for the eye; screen readers get the word.
   t.querySelectorAll('td.cell').forEach((td) => td.setAttribute('aria-label', td.className.replace(/.*s-/, '')));
   const node = clear(byId('grid'));
