@@ -161,8 +161,19 @@ export function table({ caption, columns, rows, className = 'data', id }) {
     el('table', { class: className, id }, el('caption', {}, caption), thead, tbody));
 }
 
-export function numbers(title, tableNode, open = false) {
-  return el('details', { class: 'numbers', open: open || null }, el('summary', {}, `Numbers as a table: ${title}`), tableNode);
+// The numbers under a chart, in a <details>. `content` is a node, or a
+// function making one, called when the reader first opens it (thousands of
+// rows on a large study need not be built for a page view).
+export function numbers(title, content, open = false) {
+  const d = el('details', { class: 'numbers', open: open || null }, el('summary', {}, `Numbers as a table: ${title}`));
+  if (typeof content !== 'function') {
+    d.append(content);
+  } else if (open) {
+    d.append(content());
+  } else {
+    d.addEventListener('toggle', () => { if (d.open && d.children.length === 1) d.append(content()); });
+  }
+  return d;
 }
 
 // ---- charts ----

@@ -32,7 +32,7 @@ function dau(doc) {
     options: { scales: { y: { beginAtZero: true, title: { display: true, text: 'active participants' } }, x: { ticks: { maxTicksLimit: 12 } } } },
   }, 'Daily active participants by arm');
   const rows = days.map((d) => { const r = { day: d }; for (const a of arms) r[a] = val(d, a); return r; });
-  clear(byId('dau-table')).append(numbers('daily active participants', table({
+  clear(byId('dau-table')).append(numbers('daily active participants', () => table({
     caption: 'Active participants by day and arm',
     columns: [{ label: 'day', key: 'day', text: true }].concat(arms.map((a) => ({ label: a, key: a, fmt: fmtInt }))),
     rows,
@@ -145,7 +145,7 @@ function association(doc, priv) {
   }));
   clear(byId('points-table'));
   if (priv) {
-    byId('points-table').append(numbers('each completer', table({
+    byId('points-table').append(numbers('each completer', () => table({
       caption: `Completers drawn: ${METRIC_LABEL[metric]} and change in ${doc.outcome}`,
       columns: [{ label: 'participant', key: 'code', text: true }, { label: 'arm', key: 'arm', text: true },
         { label: METRIC_LABEL[metric], key: metric, fmt: (v) => fmt(v, 1) }, { label: 'change', key: 'change', fmt: (v) => fmt(v, 0) }],

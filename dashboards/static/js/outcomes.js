@@ -128,7 +128,7 @@ function trajectories(doc, priv) {
     for (const [w, y] of t.points) r[`w${w}`] = y;
     return r;
   });
-  clear(byId('traj-table')).append(numbers('trajectories', table({
+  clear(byId('traj-table')).append(numbers('trajectories', () => table({
     caption: `${inst.title} scores of the participants drawn`,
     columns: [{ label: 'participant', key: 'code', text: true }, { label: 'arm', key: 'arm', text: true }]
       .concat(inst.weeks.map((w) => ({ label: `wk ${w}`, key: `w${w}`, fmt: (v) => fmt(v, 0) }))),
@@ -323,7 +323,7 @@ function jacobsonTruax(doc, priv) {
       },
     }, `Jacobson–Truax plot, arm ${g.arm}: baseline against final score, coloured by category`);
   }
-  holder.append(el('div', { class: 'panel wide' }, numbers('each completer', table({
+  holder.append(el('div', { class: 'panel wide' }, numbers('each completer', () => table({
     caption: 'Completers drawn in the Jacobson–Truax plots',
     columns: [{ label: 'participant', key: 'code', text: true }, { label: 'arm', key: 'arm', text: true },
       { label: `week ${doc.pre}`, key: 'pre', fmt: (v) => fmt(v, 0) }, { label: `week ${doc.post}`, key: 'post', fmt: (v) => fmt(v, 0) },
