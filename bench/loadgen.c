@@ -285,6 +285,7 @@ int main(int argc, char **argv)
            atomic_load(&sent), atomic_load(&failed), atomic_load(&rows), t1 - t0,
            n ? lat[n / 2] * 1e3 : 0.0, n ? lat[(long)(n * 0.99)] * 1e3 : 0.0,
            atomic_load(&next_index),
-           submit_mode && atomic_load(&next_index) >= limit_index ? "true" : "false");
+           submit_mode && limit_index > 0 && atomic_load(&next_index) >= limit_index ? "true"
+                                                                                     : "false");
     return 0;
 }
