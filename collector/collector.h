@@ -34,6 +34,7 @@ struct col_defs;
 struct col_participant_cache;
 struct col_batcher;
 struct ins_registry;
+struct dash_app;
 
 struct col_app {
     /* First, so that access/ (acc_authorize(), its handlers) can read it
@@ -45,6 +46,7 @@ struct col_app {
     struct col_participant_cache *participants; /* what never changes, by id (col_int.h) */
     struct col_batcher *batcher;                /* group commit of responses (batch.c) */
     struct ins_registry *registry;    /* definitions from instruments_dir (FHIR responses) */
+    struct dash_app *dash;            /* the dashboards (dashboards/dash.h) */
     struct migration_set *migrations; /* what this program expects */
     pthread_mutex_t migrations_lock;  /* migrate_check() writes into the set */
     time_t started;

@@ -54,6 +54,16 @@ const struct db_statement col_demo_statements[] = {
     {"col_demo_statuses",
      "SELECT status, count(*) FROM participant_schedule WHERE study_id = 'demo'"
      " GROUP BY status ORDER BY status"},
+    /* col_demo_run: what the intake took in, as attune serve counts its own
+     * submissions for the dashboards' data-quality page (intake_outcomes,
+     * sql/006_dashboards.sql): stored, and the retried uploads absorbed */
+    {"col_demo_intake",
+     "INSERT INTO intake_outcomes (study_id, day, channel, outcome, requests, items)"
+     " SELECT 'demo', (now() AT TIME ZONE 'UTC')::date, c, o, r, i FROM (VALUES"
+     " ('responses', 'stored', $1::bigint, $1::bigint),"
+     " ('responses', 'retry', $2::bigint, $2::bigint),"
+     " ('events', 'stored', $3::bigint, $4::bigint),"
+     " ('events', 'duplicate', $5::bigint, $6::bigint)) AS v(c, o, r, i) WHERE r > 0"},
     {NULL, NULL},
 };
 
@@ -201,8 +211,11 @@ static int demo_events(struct demo_ctx *c, const struct col_participant *p, json
         }
         {
             long long ins = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+            long long dup = (long long)json_array_size(batch) - ins;
             c->sum->events += ins;
-            c->sum->event_duplicates += (long long)json_array_size(batch) - ins;
+            c->sum->event_duplicates += dup;
+            c->sum->event_batches += ins > 0;
+            c->sum->event_batches_retried += dup > 0;
         }
         PQclear(res);
     }
@@ -500,6 +513,18 @@ int col_demo_run(PGconn *conn, const struct cfg *cfg, const struct col_demo_opti
             sum->missed = n;
         else if (strcmp(s, "withdrawn") == 0)
             sum->not_due_withdrawn = n;
+    }
+    {
+        char v[6][24];
+        const char *params[6];
+        long long vals[6] = {sum->responses, sum->response_retries,      sum->event_batches,
+                             sum->events,    sum->event_batches_retried, sum->event_duplicates};
+        for (int k = 0; k < 6; k++) {
+            snprintf(v[k], sizeof v[k], "%lld", vals[k]);
+            params[k] = v[k];
+        }
+        if ((rc = db_query(conn, "col_demo_intake", 6, params, NULL, e)) < 0)
+            goto out;
     }
     rc = 0;
 out:

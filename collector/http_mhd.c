@@ -217,6 +217,8 @@ static enum MHD_Result http_respond(struct http_ctx *ctx, struct MHD_Connection 
     rep->arena = ctx->arena;
     http_dispatch(s->config.routes, s->config.n_routes, s->config.authorize, &ctx->req, rep);
     ctx->responded = 1;
+    if (s->config.observe != NULL)
+        s->config.observe(&ctx->req, rep);
     if (rep->stream != NULL) {
         /* The stream context lives until the response is destroyed; the
          * request context outlives it (freed in the completion callback). */
