@@ -1,7 +1,9 @@
 /*
  * form.c — the participant web form, GET and POST /p/<token>.
  *
- * Plain server-rendered HTML built from the instrument definition: no
+ * Plain server-rendered HTML built from the instrument definition (and, for
+ * a scoring key shipped without item texts, the wording its study supplied,
+ * sql/008_item_texts.sql; without that wording the key is not shown): no
  * JavaScript, no inline styles or scripts (the server's CSP forbids them; the
  * one stylesheet is served from /p-assets/form.css), radio buttons with the
  * instrument's own answer labels and large tap targets, "Question n of N" on
