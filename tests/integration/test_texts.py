@@ -250,6 +250,16 @@ with Home(t) as home:
                'the form shows the new wording without a restart')
     t.is_(form_fields(html).get('instrument'), 'ecrr', 'ECR-R is still due')
 
+    # ECR-R has no total, only its two subscales: its answers are stored with
+    # a null total (this once failed with a 500).
+    fields = form_fields(html)
+    post = dict(fields, **{'ecrr_%d' % i: '4' for i in range(1, 37)})
+    st, hdr, body = srv.post(path, urllib.parse.urlencode(post), FORM)
+    t.is_(st, 201, 'the ECR-R form is stored')
+    rows = home.sql("SELECT total_score, subscale_scores ? 'anxiety', subscale_scores ? 'avoidance',"
+                    " items_answered FROM responses WHERE instrument_id = 'ecrr'")
+    t.is_(rows, [(None, True, True, 36)], 'with a null total and both subscales')
+
     # Answered texts never change: PSS-10 has a response in this study now.
     changed = json.loads(json.dumps(pss))
     changed['items']['pss10_1'] = 'Study wording for PSS-10 item 1, changed'
