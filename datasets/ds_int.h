@@ -49,6 +49,13 @@ int ds_builder_row(struct ds_builder *b, uint32_t subject, double time, double s
  */
 int ds_builder_finish(struct ds_builder *b, struct ds_long **out, struct err *e);
 
+/*
+ * Adds "instrument@version" to a data set's list of instrument versions
+ * (`versions`, `n` of them) unless it is there already (ds_study.c).
+ */
+int ds_versions_add(char ***versions, size_t *n, const char *instrument, const char *version,
+                    struct err *e);
+
 /* ---- the CSV reader (ds_csv_read.c) ---- */
 
 /*

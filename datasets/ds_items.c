@@ -285,26 +285,6 @@ out:
 
 /* ---- the database ---- */
 
-static int ds_items_add_version(struct ds_items *d, const char *instrument, const char *version,
-                                struct err *e)
-{
-    char buf[160];
-    char **grown;
-
-    snprintf(buf, sizeof buf, "%s@%s", instrument, version);
-    for (size_t i = 0; i < d->n_versions; i++)
-        if (strcmp(d->versions[i], buf) == 0)
-            return 0;
-    grown = realloc(d->versions, (d->n_versions + 1) * sizeof *grown);
-    if (grown == NULL)
-        return err_set(e, DS_ENOMEM, "out of memory");
-    d->versions = grown;
-    if ((d->versions[d->n_versions] = strdup(buf)) == NULL)
-        return err_set(e, DS_ENOMEM, "out of memory");
-    d->n_versions++;
-    return 0;
-}
-
 static int ds_items_name_cmp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -379,7 +359,8 @@ int ds_load_study_items(PGconn *conn, const char *study, const char *instrument,
                 goto out;
             }
             last_response = response;
-            if ((rc = ds_items_add_version(d, instrument, PQgetvalue(res, r, 4), e)) != 0)
+            if ((rc = ds_versions_add(&d->versions, &d->n_versions, instrument,
+                                      PQgetvalue(res, r, 4), e)) != 0)
                 goto out;
             rc = DS_ENOMEM;
         }
