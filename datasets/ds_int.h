@@ -6,6 +6,8 @@
 #ifndef ATTUNE_DS_INT_H
 #define ATTUNE_DS_INT_H
 
+#include <sodium.h>
+
 #include "ds.h"
 
 /* Open-addressing table from names to their index in a names array. */
@@ -49,12 +51,20 @@ int ds_builder_row(struct ds_builder *b, uint32_t subject, double time, double s
  */
 int ds_builder_finish(struct ds_builder *b, struct ds_long **out, struct err *e);
 
+/* ---- shared by the database loaders (ds_study.c) ---- */
+
 /*
  * Adds "instrument@version" to a data set's list of instrument versions
- * (`versions`, `n` of them) unless it is there already (ds_study.c).
+ * (`versions`, `n` of them) unless it is there already.
  */
 int ds_versions_add(char ***versions, size_t *n, const char *instrument, const char *version,
                     struct err *e);
+
+/* Adds a text and its terminating NUL to a fingerprint, so that "ab","c" and "a","bc" differ. */
+void ds_hash_text(crypto_hash_sha256_state *st, const char *s);
+
+/* The index of a participant id in `ids` (n of them, ascending), or -1. */
+long ds_find_id(const long long *ids, size_t n, long long id);
 
 /* ---- the CSV reader (ds_csv_read.c) ---- */
 

@@ -1,6 +1,7 @@
 /*
  * ds_study.c — reading scores from the study database, and recording and
- * reading analysis runs (see ds.h).
+ * reading analysis runs (see ds.h); and what the database loaders share
+ * (ds_int.h): instrument versions, fingerprints of rows, participant ids.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,27 @@ int ds_versions_add(char ***versions, size_t *n, const char *instrument, const c
         return err_set(e, DS_ENOMEM, "out of memory");
     (*n)++;
     return 0;
+}
+
+void ds_hash_text(crypto_hash_sha256_state *st, const char *s)
+{
+    crypto_hash_sha256_update(st, (const unsigned char *)s, (unsigned long long)strlen(s) + 1);
+}
+
+long ds_find_id(const long long *ids, size_t n, long long id)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ids[mid] < id)
+            lo = mid + 1;
+        else if (ids[mid] > id)
+            hi = mid;
+        else
+            return (long)mid;
+    }
+    return -1;
 }
 
 int ds_load_study(PGconn *conn, const char *study, const char *instrument, struct ds_long **out,
