@@ -95,12 +95,13 @@ static long ds_items_row(struct ds_items *d, size_t *cap, const char *id)
     return (long)d->n++;
 }
 
-/* "R\tid\tv1\t...\n" per row, sorted, so the hash does not depend on row order. */
+/* qsort order of strings: the fingerprint's row lines, the item names of a study. */
 static int ds_items_cmp(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* "R\tid\tv1\t...\n" per row, sorted, so the hash does not depend on row order. */
 static int ds_items_fingerprint(struct ds_items *d, struct err *e)
 {
     crypto_hash_sha256_state st;
@@ -285,11 +286,6 @@ out:
 
 /* ---- the database ---- */
 
-static int ds_items_name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 int ds_load_study_items(PGconn *conn, const char *study, const char *instrument, int week,
                         const char *const *items, size_t k, struct ds_items **out, struct err *e)
 {
@@ -328,7 +324,7 @@ int ds_load_study_items(PGconn *conn, const char *study, const char *instrument,
         }
         for (int r = 0; r < rows; r++)
             names[r] = PQgetvalue(res, r, 2);
-        qsort(names, (size_t)rows, sizeof *names, ds_items_name_cmp);
+        qsort(names, (size_t)rows, sizeof *names, ds_items_cmp);
         for (int r = 0; r < rows; r++)
             if (n_names == 0 || strcmp(names[n_names - 1], names[r]) != 0)
                 names[n_names++] = names[r];
