@@ -74,6 +74,30 @@ int cli_analyze_number(const char *opt, const char *arg, double lo, double hi, d
     return 0;
 }
 
+int cli_analyze_whole(const char *opt, const char *arg, double lo, double hi, double *out)
+{
+    double v;
+
+    if (cli_analyze_number(opt, arg, lo, hi, &v) != 0)
+        return -1;
+    if (v != floor(v)) {
+        fprintf(stderr, "error: --%s must be a whole number\n", opt);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_analyze_population(const char *arg, enum ds_population *out)
+{
+    if (ds_population_parse(arg, out) != 0) {
+        fprintf(stderr, "error: unknown population \"%s\"\nHINT: Use completers, bocf or locf.\n",
+                arg);
+        return -1;
+    }
+    return 0;
+}
+
 void cli_args_add(json_t *args, const char *opt, const char *value)
 {
     json_array_append_new(args, json_string(opt));

@@ -83,13 +83,8 @@ static int cli_flow_parse(int argc, char **argv, int engagement, struct cli_flow
                 return CLI_USAGE;
             break;
         case CLI_OPT_METRIC:
-            if (ds_eng_metric_parse(optarg, &o->eng.metric) != 0) {
-                fprintf(stderr,
-                        "error: unknown measure \"%s\"\nHINT: Use active_days, sessions, "
-                        "minutes, exercises or trigger_logs.\n",
-                        optarg);
+            if (cli_flow_metric(optarg, &o->eng.metric) != 0)
                 return CLI_USAGE;
-            }
             break;
         case CLI_OPT_COVARIATE:
             if (strcmp(optarg, "total") == 0)
@@ -116,13 +111,8 @@ static int cli_flow_parse(int argc, char **argv, int engagement, struct cli_flow
             }
             break;
         case CLI_OPT_POPULATION:
-            if (ds_population_parse(optarg, &o->eng.population) != 0) {
-                fprintf(stderr,
-                        "error: unknown population \"%s\"\nHINT: Use completers, bocf or "
-                        "locf.\n",
-                        optarg);
+            if (cli_analyze_population(optarg, &o->eng.population) != 0)
                 return CLI_USAGE;
-            }
             break;
         case CLI_OPT_LEVEL:
             if (cli_analyze_number("level", optarg, 0.5, 0.999, &o->eng.level) != 0)

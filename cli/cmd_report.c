@@ -105,13 +105,8 @@ int cli_report(int argc, char **argv)
                 return CLI_USAGE;
             break;
         case CLI_OPT_METRIC:
-            if (ds_eng_metric_parse(optarg, &o.metric) != 0) {
-                fprintf(stderr,
-                        "error: unknown measure \"%s\"\nHINT: Use active_days, sessions, "
-                        "minutes, exercises or trigger_logs.\n",
-                        optarg);
+            if (cli_flow_metric(optarg, &o.metric) != 0)
                 return CLI_USAGE;
-            }
             break;
         case CLI_OPT_STYLESHEET:
             stylesheet = optarg;
