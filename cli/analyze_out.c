@@ -313,12 +313,19 @@ static void cli_out_csv(FILE *f, json_t *doc, const struct cli_out_layout *layou
                         "", "");
 }
 
+int cli_out_json(FILE *f, json_t *doc)
+{
+    return json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) == 0 &&
+                   fputc('\n', f) != EOF
+               ? 0
+               : -1;
+}
+
 int cli_out_print(FILE *f, json_t *doc, enum cli_format fmt, const struct cli_out_layout *layout)
 {
     if (fmt == CLI_FORMAT_JSON) {
-        if (json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0)
+        if (cli_out_json(f, doc) != 0)
             return -1;
-        fputc('\n', f);
     } else if (fmt == CLI_FORMAT_CSV) {
         cli_out_csv(f, doc, layout);
     } else {

@@ -175,20 +175,14 @@ static json_t *cli_flow_args(const struct cli_flow_opts *o, const struct ds_attr
 static int cli_flow_print_attrition(FILE *f, json_t *doc, enum cli_format fmt)
 {
     if (fmt == CLI_FORMAT_JSON)
-        return json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) == 0 &&
-                       fputc('\n', f) != EOF
-                   ? 0
-                   : -1;
+        return cli_out_json(f, doc);
     return rep_print_attrition(f, doc, fmt == CLI_FORMAT_CSV ? REP_CSV : REP_TEXT);
 }
 
 static int cli_flow_print_engagement(FILE *f, json_t *doc, enum cli_format fmt)
 {
     if (fmt == CLI_FORMAT_JSON)
-        return json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) == 0 &&
-                       fputc('\n', f) != EOF
-                   ? 0
-                   : -1;
+        return cli_out_json(f, doc);
     return rep_print_engagement(f, doc, fmt == CLI_FORMAT_CSV ? REP_CSV : REP_TEXT);
 }
 

@@ -143,9 +143,7 @@ int cli_report(int argc, char **argv)
         fprintf(stderr, "error: could not open \"%s\": %s\n", output, strerror(errno));
         goto out;
     }
-    if (json ? json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0 ||
-                   fputc('\n', f) == EOF
-             : rep_print_report(f, doc, fmt, stylesheet) != 0) {
+    if (json ? cli_out_json(f, doc) != 0 : rep_print_report(f, doc, fmt, stylesheet) != 0) {
         fprintf(stderr, "error: could not write the report\n");
         goto out;
     }
