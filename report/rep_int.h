@@ -1,7 +1,7 @@
 /*
  * rep_int.h — what rep_render.c and rep_html.c share: reading numbers and
- * strings out of the documents by dotted path, and formatting them. Not
- * part of report/'s contract.
+ * strings out of the documents by dotted path (rep_get, in rep_render.h),
+ * and formatting them. Not part of report/'s contract.
  */
 #ifndef ATTUNE_REP_INT_H
 #define ATTUNE_REP_INT_H
@@ -11,9 +11,6 @@
 #include <jansson.h>
 
 #include "rep_render.h"
-
-/* The value at a dotted path ("flow.not_completed.missed", "ci95.0"), or NULL. Borrowed. */
-json_t *rep_get(json_t *root, const char *path);
 
 /* The number at a path, or NaN. */
 double rep_num(json_t *root, const char *path);

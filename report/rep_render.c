@@ -20,9 +20,11 @@ json_t *rep_get(json_t *root, const char *path)
         dot = strchr(p, '.');
         if (dot != NULL)
             *dot = '\0';
-        if (json_is_array(cur))
-            cur = json_array_get(cur, strtoul(p, NULL, 10));
-        else
+        if (json_is_array(cur)) {
+            char *end;
+            unsigned long i = strtoul(p, &end, 10);
+            cur = *end == '\0' ? json_array_get(cur, i) : NULL;
+        } else
             cur = json_object_get(cur, p);
         p = dot ? dot + 1 : NULL;
     }
@@ -73,7 +75,7 @@ void rep_fmt_p(char *buf, size_t size, double p)
 
 /* ------------------------------------------------------------------ CSV */
 
-static void rep_csv_cell(FILE *f, const char *s)
+void rep_csv_cell(FILE *f, const char *s)
 {
     if (strpbrk(s, ",\"\r\n") == NULL) {
         fputs(s, f);
@@ -88,8 +90,7 @@ static void rep_csv_cell(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* The shortest text that reads back as the same double. */
-static void rep_real(char *buf, size_t size, double x)
+void rep_real(char *buf, size_t size, double x)
 {
     for (int digits = 15; digits <= 17; digits++) {
         snprintf(buf, size, "%.*g", digits, x);
