@@ -31,6 +31,9 @@ void rep_fmt_p(char *buf, size_t size, double p);
 int rep_row_decimals(json_t *row);
 const char *rep_row_arm(json_t *row);
 
+/* Whether every arm's populations add up with its flow (the report's "adds_up" checks). */
+int rep_populations_add_up(json_t *doc);
+
 /* The text sections the report shares with the commands. */
 void rep_text_flow(FILE *f, json_t *attrition);
 void rep_text_engagement(FILE *f, json_t *engagement);

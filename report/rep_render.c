@@ -500,9 +500,25 @@ static void rep_text_headline(FILE *f, json_t *doc)
     }
 }
 
+int rep_populations_add_up(json_t *doc)
+{
+    const char *name;
+    json_t *x;
+    int all = 1;
+
+    json_object_foreach(json_object_get(doc, "adds_up"), name, x)
+    {
+        all &= json_is_true(json_object_get(x, "completers_plus_did_not_complete_is_baseline")) &&
+               json_is_true(json_object_get(x, "completers_population_is_flow")) &&
+               json_is_true(json_object_get(x, "bocf_population_is_baseline")) &&
+               json_is_true(json_object_get(x, "locf_population_is_baseline"));
+    }
+    return all;
+}
+
 static void rep_text_populations(FILE *f, json_t *doc)
 {
-    json_t *pops = json_object_get(doc, "populations"), *p, *adds = json_object_get(doc, "adds_up");
+    json_t *pops = json_object_get(doc, "populations"), *p;
     json_t *arms = rep_get(doc, "attrition.arms");
     size_t i;
 
@@ -522,24 +538,11 @@ static void rep_text_populations(FILE *f, json_t *doc)
         }
         fprintf(f, "   %s; %s\n", rep_str(p, "definition"), rep_str(p, "assumption"));
     }
-    {
-        const char *name;
-        json_t *x;
-        int all = 1;
-        json_object_foreach(adds, name, x)
-        {
-            all &=
-                json_is_true(json_object_get(x, "completers_plus_did_not_complete_is_baseline")) &&
-                json_is_true(json_object_get(x, "completers_population_is_flow")) &&
-                json_is_true(json_object_get(x, "bocf_population_is_baseline")) &&
-                json_is_true(json_object_get(x, "locf_population_is_baseline"));
-        }
-        fprintf(f,
-                "   Populations and flow add up in every arm: %s (completers = the flow's "
-                "completers; BOCF = LOCF = scored at baseline = completers + did not "
-                "complete)\n",
-                all ? "yes" : "NO");
-    }
+    fprintf(f,
+            "   Populations and flow add up in every arm: %s (completers = the flow's "
+            "completers; BOCF = LOCF = scored at baseline = completers + did not "
+            "complete)\n",
+            rep_populations_add_up(doc) ? "yes" : "NO");
 }
 
 static void rep_text_baseline(FILE *f, json_t *doc)
