@@ -617,14 +617,5 @@ void dash_api_outcomes(struct http_request *req, struct http_reply *rep)
 
 void dash_api_outcomes_individual(struct http_request *req, struct http_reply *rep)
 {
-    struct err e;
-    const char *study = http_path_param(req, "study");
-
-    err_clear(&e);
-    if (dash_audit_read(req, "participant.list",
-                        arena_printf(req->arena, "study:%s/outcomes", study), NULL, &e) != 0) {
-        dash_reply_error(req, rep, e.code, &e);
-        return;
-    }
-    dash_reply_doc(req, rep, &dash_doc_outcomes, http_query(req, "instrument"), DASH_PRIVATE);
+    dash_reply_private_doc(req, rep, &dash_doc_outcomes, http_query(req, "instrument"));
 }
