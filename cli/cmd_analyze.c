@@ -11,7 +11,6 @@
 
 #include "analyze_cmd.h"
 #include "cli.h"
-#include "cluster.h"
 #include "db.h"
 #include "ds.h"
 #include "ds_items.h"
@@ -126,21 +125,8 @@ json_t *cli_analyze_doc(const char *kind, json_t *options, const char *source,
 int cli_analyze_connect(const struct cfg *cfg, PGconn **out, struct err *e)
 {
     static const struct db_statement *const tables[] = {ds_statements, ds_item_statements, NULL};
-    char *conninfo = NULL;
-    PGconn *c = NULL;
-    int rc;
 
-    if ((rc = cluster_resolve(cfg, 1, &conninfo, e)) != 0)
-        goto out;
-    if ((rc = db_connect(conninfo, &c, e)) != 0 || (rc = db_prepare(c, tables, e)) != 0)
-        goto out;
-    *out = c;
-    c = NULL;
-out:
-    if (c != NULL)
-        PQfinish(c);
-    free(conninfo);
-    return rc;
+    return cli_data_connect(cfg, tables, out, e);
 }
 
 int cli_analyze_settle(PGconn *conn, const struct cli_run_info *info, json_t *doc,
