@@ -666,6 +666,20 @@ static void rep_text_claim(FILE *f, json_t *cl)
     fprintf(f, "  Rule: %s\n", rep_str(cl, "rule"));
 }
 
+/* A label, then the strings of an array after a space each, on one line. */
+static void rep_text_words(FILE *f, const char *label, json_t *words)
+{
+    json_t *v;
+    size_t i;
+
+    fputs(label, f);
+    json_array_foreach(words, i, v)
+    {
+        fprintf(f, " %s", json_string_value(v));
+    }
+    fputc('\n', f);
+}
+
 static void rep_text_report(FILE *f, json_t *doc)
 {
     fprintf(f, "ATTUNE CLAIM REPORT: study %s, instrument %s\n", rep_str(doc, "study"),
@@ -695,27 +709,9 @@ static void rep_text_report(FILE *f, json_t *doc)
     fprintf(f, "    scores            %s\n", rep_str(doc, "input.scores_fingerprint"));
     fprintf(f, "    statuses          %s\n", rep_str(doc, "input.attrition_fingerprint"));
     fprintf(f, "    events            %s\n", rep_str(doc, "input.events_fingerprint"));
-    {
-        json_t *v;
-        size_t i;
-        fprintf(f, "  instrument versions");
-        json_array_foreach(rep_get(doc, "provenance.instrument_versions"), i, v)
-        {
-            fprintf(f, " %s", json_string_value(v));
-        }
-        fprintf(f, "\n");
-    }
+    rep_text_words(f, "  instrument versions", rep_get(doc, "provenance.instrument_versions"));
     fprintf(f, "  instrument facts    %s\n", rep_str(doc, "provenance.facts_source"));
-    {
-        json_t *v;
-        size_t i;
-        fprintf(f, "  options            ");
-        json_array_foreach(rep_get(doc, "options.args"), i, v)
-        {
-            fprintf(f, " %s", json_string_value(v));
-        }
-        fprintf(f, "\n");
-    }
+    rep_text_words(f, "  options            ", rep_get(doc, "options.args"));
 }
 
 int rep_print_report(FILE *f, json_t *doc, enum rep_format fmt, const char *stylesheet_url)
