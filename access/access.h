@@ -152,6 +152,17 @@ void acc_env_destroy(struct acc_env *env);
 int acc_authorize(struct http_request *req, struct http_reply *rep);
 
 /*
+ * The researcher API's answers (access/ and dashboards/ alike) to a request
+ * whose database work failed, each logged once: 503 "unavailable" with
+ * Retry-After when the database cannot be reached or no connection is free
+ * (a db.unavailable warning), or 500 "internal" naming the request id (an
+ * error logged as `event`). The caller decides which applies.
+ */
+void acc_reply_unavailable(struct http_request *req, struct http_reply *rep, const struct err *e);
+void acc_reply_internal(struct http_request *req, struct http_reply *rep, const char *event,
+                        const struct err *e);
+
+/*
  * The background worker of `attune serve`: seals the audit log every
  * `seal_interval_ms` (audit_seal()) and, once a minute, deletes sessions that
  * ended or expired over a day ago and login failures older than a day.

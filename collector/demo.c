@@ -54,6 +54,16 @@ const struct db_statement col_demo_statements[] = {
     {"col_demo_statuses",
      "SELECT status, count(*) FROM participant_schedule WHERE study_id = 'demo'"
      " GROUP BY status ORDER BY status"},
+    /* col_demo_run: what the intake took in, as attune serve counts its own
+     * submissions for the dashboards' data-quality page (intake_outcomes,
+     * sql/006_dashboards.sql): stored, and the retried uploads absorbed */
+    {"col_demo_intake",
+     "INSERT INTO intake_outcomes (study_id, day, channel, outcome, requests, items)"
+     " SELECT 'demo', (now() AT TIME ZONE 'UTC')::date, c, o, r, i FROM (VALUES"
+     " ('responses', 'stored', $1::bigint, $1::bigint),"
+     " ('responses', 'retry', $2::bigint, $2::bigint),"
+     " ('events', 'stored', $3::bigint, $4::bigint),"
+     " ('events', 'duplicate', $5::bigint, $6::bigint)) AS v(c, o, r, i) WHERE r > 0"},
     {NULL, NULL},
 };
 
@@ -78,16 +88,48 @@ static void demo_uuid(gsl_rng *r, char out[37])
 
 /* Item answers for a latent total: each item near total/n_items, with noise,
  * rounded to the item's options (0..max). */
+/*
+ * Item answers that add up to round(total) exactly. Rounding each item's
+ * share separately and clipping it to 0..max biased the observed totals
+ * (a latent GAD-7 of 2 came out as 2.5 on average, and steep declines were
+ * flattened at the floor), so the demo's generating slopes were not what
+ * the data showed. Here the points are spread evenly, then single points are
+ * moved between random items — about `noise` x 2 moves per item — which
+ * keeps the sum and gives realistic item-level variety.
+ */
+#define DEMO_MAX_ITEMS 16 /* the longest shipped instrument the demo answers has 9 */
+
 static json_t *demo_items(gsl_rng *r, const char *prefix, int n, int max, double total,
                           double noise)
 {
     json_t *answers = json_object();
+    int v[DEMO_MAX_ITEMS];
+    int target = (int)demo_clamp(round(total), 0, (double)n * max);
+    int moves = (int)round(noise * 2 * n);
     char id[32];
 
-    for (int k = 1; k <= n; k++) {
-        double x = total / n + gsl_ran_gaussian(r, noise);
-        snprintf(id, sizeof id, "%s_%d", prefix, k);
-        json_object_set_new(answers, id, json_integer((json_int_t)demo_clamp(round(x), 0, max)));
+    for (int k = 0; k < n; k++)
+        v[k] = target / n;
+    /* The remainder goes one point each to distinct items: target % n < n,
+     * and an item can only be full when every item is (then nothing remains). */
+    for (int left = target % n; left > 0;) {
+        int k = (int)gsl_rng_uniform_int(r, (unsigned long)n);
+        if (v[k] == target / n) {
+            v[k]++;
+            left--;
+        }
+    }
+    for (int m = 0; m < moves; m++) {
+        int a = (int)gsl_rng_uniform_int(r, (unsigned long)n);
+        int b = (int)gsl_rng_uniform_int(r, (unsigned long)n);
+        if (a != b && v[a] > 0 && v[b] < max) {
+            v[a]--;
+            v[b]++;
+        }
+    }
+    for (int k = 0; k < n; k++) {
+        snprintf(id, sizeof id, "%s_%d", prefix, k + 1);
+        json_object_set_new(answers, id, json_integer((json_int_t)v[k]));
     }
     return answers;
 }
@@ -169,8 +211,11 @@ static int demo_events(struct demo_ctx *c, const struct col_participant *p, json
         }
         {
             long long ins = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+            long long dup = (long long)json_array_size(batch) - ins;
             c->sum->events += ins;
-            c->sum->event_duplicates += (long long)json_array_size(batch) - ins;
+            c->sum->event_duplicates += dup;
+            c->sum->event_batches += ins > 0;
+            c->sum->event_batches_retried += dup > 0;
         }
         PQclear(res);
     }
@@ -468,6 +513,18 @@ int col_demo_run(PGconn *conn, const struct cfg *cfg, const struct col_demo_opti
             sum->missed = n;
         else if (strcmp(s, "withdrawn") == 0)
             sum->not_due_withdrawn = n;
+    }
+    {
+        char v[6][24];
+        const char *params[6];
+        long long vals[6] = {sum->responses, sum->response_retries,      sum->event_batches,
+                             sum->events,    sum->event_batches_retried, sum->event_duplicates};
+        for (int k = 0; k < 6; k++) {
+            snprintf(v[k], sizeof v[k], "%lld", vals[k]);
+            params[k] = v[k];
+        }
+        if ((rc = db_query(conn, "col_demo_intake", 6, params, NULL, e)) < 0)
+            goto out;
     }
     rc = 0;
 out:

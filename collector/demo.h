@@ -28,6 +28,7 @@ struct col_demo_summary {
     long long participants, withdrawn;
     long long responses, response_retries, skipped;
     long long events, event_duplicates;
+    long long event_batches, event_batches_retried;       /* batches that stored / skipped events */
     long long completed, late, missed, not_due_withdrawn; /* from participant_schedule */
 };
 

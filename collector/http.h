@@ -116,6 +116,14 @@ struct http_reply {
  */
 typedef int (*http_authorize_fn)(struct http_request *req, struct http_reply *rep);
 
+/*
+ * An observer the server calls once per request, after the handler and
+ * before the reply is sent (the body is still in `rep`, or a stream is set):
+ * for counting outcomes (the dashboards count participant submissions).
+ * It must be quick, must not block, and must not change the reply.
+ */
+typedef void (*http_observe_fn)(const struct http_request *req, const struct http_reply *rep);
+
 /* ---- replies (http_reply.c) ---- */
 
 /* A JSON reply; `body` is stolen (json_decref'd). Serialisation failure gives 500. */
@@ -205,6 +213,7 @@ struct http_server_config {
     const struct http_route *routes; /* borrowed, must outlive the server */
     size_t n_routes;
     http_authorize_fn authorize;
+    http_observe_fn observe; /* may be NULL */
     void *app;
     const char *tls_cert_pem; /* both set: HTTPS (GnuTLS); borrowed, must outlive the server */
     const char *tls_key_pem;

@@ -268,6 +268,8 @@ static enum MHD_Result http_queue(struct http_ctx *ctx, struct MHD_Connection *c
     int has_cache_control = 0;
 
     ctx->responded = 1;
+    if (s->config.observe != NULL)
+        s->config.observe(&ctx->req, rep);
     if (rep->stream != NULL) {
         /* The stream context lives until the response is destroyed; the
          * request context outlives it (freed in the completion callback). */

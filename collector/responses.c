@@ -130,6 +130,16 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher,
 }
 
 /* The record answered for a response stored as new. */
+/*
+ * The total as JSON: null when the form is voided, and when the instrument
+ * has no total at all (ECR-R scores only its two subscales) — json_real()
+ * refuses NaN, which once made every ECR-R submission a 500.
+ */
+static json_t *col_score_total_json(const struct col_scored *score)
+{
+    return score->voided || isnan(score->total) ? json_null() : json_real(score->total);
+}
+
 static json_t *col_created_record(const struct ins_definition *def, const struct col_scored *score,
                                   const char *id, int week, const char *timing,
                                   int64_t completed_at, int64_t received_at, const char *source)
@@ -143,10 +153,10 @@ static json_t *col_created_record(const struct ins_definition *def, const struct
                      "id", id, "instrument", def->id, "version", def->version, "study_week", week,
                      "timing", timing, "completed_at", col_time_json(completed_at), "received_at",
                      col_time_json(received_at), "source", source, "scores", "total",
-                     score->voided ? json_null() : json_real(score->total), "severity",
-                     score->severity, "subscales", score->subscales, "flags", jflags,
-                     "items_answered", (int)score->answered, "items_missing", (int)score->missing,
-                     "prorated", score->prorated, "voided", score->voided);
+                     col_score_total_json(score), "severity", score->severity, "subscales",
+                     score->subscales, "flags", jflags, "items_answered", (int)score->answered,
+                     "items_missing", (int)score->missing, "prorated", score->prorated, "voided",
+                     score->voided);
 }
 
 /* This response as an element of the batch statement's input. */
@@ -170,12 +180,11 @@ static char *col_batch_element(const struct ins_definition *def, const struct co
                   "s:o, s:s?, s:s, s:s?, s:s?, s:s?}",
                   "id", id, "participant", pid, "instrument", def->id, "version", def->version,
                   "completed", completed, "source", source, "hash", hash_hex, "total",
-                  score->voided ? json_null() : json_real(score->total), "subscales",
-                  score->subscales, "severity", score->severity, "flags", flags, "answered",
-                  (int)score->answered, "missing", (int)score->missing, "prorated", score->prorated,
-                  "items", items, "vals", vals, "token",
-                  p->verify_in_write ? p->token_hash_param + 2 : NULL, "study", p->study, "actor",
-                  p->actor, "request_id", p->request_id, "source_addr", p->source_addr);
+                  col_score_total_json(score), "subscales", score->subscales, "severity",
+                  score->severity, "flags", flags, "answered", (int)score->answered, "missing",
+                  (int)score->missing, "prorated", score->prorated, "items", items, "vals", vals,
+                  "token", p->verify_in_write ? p->token_hash_param + 2 : NULL, "study", p->study,
+                  "actor", p->actor, "request_id", p->request_id, "source_addr", p->source_addr);
     text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(o);
     return text;

@@ -16,6 +16,11 @@
 
 #include "audit.h"
 #include "cluster.h"
+#include "dash.h"
+#include "ds.h"
+#include "ds_attrition.h"
+#include "ds_engage.h"
+#include "ds_items.h"
 #include "col_int.h"
 #include "ins.h"
 #include "log.h"
@@ -31,6 +36,9 @@ _Static_assert(offsetof(struct col_app, access) == 0,
  * than 2 or 3 (16 threads, 16 clients); PostgreSQL's own work for a batch
  * is what limits, and a second writer mostly splits the batches. */
 #define COL_WRITERS 1
+/* Connections the dashboards hold beyond the request threads' own: the
+ * worker that rebuilds documents, and a streamed export or two. */
+#define COL_DASH_CONNECTIONS 3
 
 /* Every route the server answers, gathered from the modules' tables. */
 static struct http_route *col_collect_routes(size_t *n_out)
@@ -44,6 +52,7 @@ static struct http_route *col_collect_routes(size_t *n_out)
         {col_form_routes, col_form_routes_count},
         {col_fhir_routes, col_fhir_routes_count},
         {acc_routes, acc_routes_count},
+        {dash_routes, dash_routes_count},
         {col_static_routes, col_static_routes_count},
     };
     size_t total = 0, at = 0;
@@ -131,8 +140,10 @@ static int col_read_pem(const char *path, char **out, struct err *e)
 
 int col_serve(const struct cfg *cfg, struct err *e)
 {
-    static const struct db_statement *const statement_tables[] = {col_statements, acc_statements,
-                                                                  audit_statements, NULL};
+    static const struct db_statement *const statement_tables[] = {
+        col_statements,       acc_statements,     audit_statements,
+        dash_statements,      ds_statements,      ds_attrition_statements,
+        ds_engage_statements, ds_item_statements, NULL};
     struct col_app app;
     struct http_server_config hcfg;
     struct http_server *server = NULL;
@@ -193,8 +204,8 @@ int col_serve(const struct cfg *cfg, struct err *e)
                                   (rc = col_read_pem(cfg->tls_key, &tls_key, e)) != 0))
         goto out;
     /* The batch writers borrow connections too (COL_WRITERS more). */
-    if ((rc = db_pool_new(app_conninfo, cfg->db_pool_size + COL_WRITERS, statement_tables,
-                          &app.pool, e)) != 0)
+    if ((rc = db_pool_new(app_conninfo, cfg->db_pool_size + COL_WRITERS + COL_DASH_CONNECTIONS,
+                          statement_tables, &app.pool, e)) != 0)
         goto out;
     if ((rc = col_batcher_start(app.pool, COL_WRITERS, &app.batcher, e)) != 0)
         goto out;
@@ -202,6 +213,8 @@ int col_serve(const struct cfg *cfg, struct err *e)
         goto out;
     access_ready = 1;
     if ((rc = acc_worker_start(app.pool, COL_SEAL_INTERVAL_MS, &worker, e)) != 0)
+        goto out;
+    if ((rc = dash_start(app.pool, cfg, &app, cfg->dashboard_prewarm, &app.dash, e)) != 0)
         goto out;
     routes = col_collect_routes(&hcfg.n_routes);
     if (routes == NULL) {
@@ -218,6 +231,7 @@ int col_serve(const struct cfg *cfg, struct err *e)
     hcfg.max_body_bytes = cfg->max_body_bytes;
     hcfg.routes = routes;
     hcfg.authorize = acc_authorize;
+    hcfg.observe = dash_observe;
     hcfg.app = &app;
     hcfg.tls_cert_pem = tls_cert;
     hcfg.tls_key_pem = tls_key;
@@ -252,6 +266,7 @@ int col_serve(const struct cfg *cfg, struct err *e)
     rc = 0;
 out:
     http_server_stop(server, 0);
+    dash_stop(app.dash);
     col_batcher_stop(app.batcher);
     acc_worker_stop(worker);
     if (access_ready)

@@ -100,6 +100,8 @@ static const struct cfg_key cfg_keys[] = {
      "30", 1, 1000, 0, "failed sign-ins from one client address within login_window before 429"},
     {"login_window", "ATTUNE_LOGIN_WINDOW", CFG_INT, F(login_window_s), "900", 10, 86400, 0,
      "seconds over which failed sign-ins are counted"},
+    {"dashboard_prewarm", "ATTUNE_DASHBOARD_PREWARM", CFG_INT, F(dashboard_prewarm), "0", 0, 1, 0,
+     "1: attune serve builds every study's dashboard documents when it starts"},
     {"config", "ATTUNE_CONFIG", CFG_STRING, F(file), NULL, 0, 0, 0, "config file that was read"},
 };
 

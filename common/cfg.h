@@ -30,7 +30,7 @@ enum cfg_origin {
 };
 
 /* Number of rows in the settings table; checked by a static assertion. */
-#define CFG_NKEYS 29
+#define CFG_NKEYS 30
 
 struct cfg {
     char *database_url; /* NULL: the embedded private cluster */
@@ -62,6 +62,7 @@ struct cfg {
     int login_failures_account; /* failed sign-ins per account per window before 429 */
     int login_failures_address; /* the same per client address */
     int login_window_s;
+    int dashboard_prewarm; /* build every study's dashboard documents at start (large studies) */
 
     char *file;                        /* the config file read, or NULL */
     enum cfg_origin origin[CFG_NKEYS]; /* per row of the settings table */

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "col_int.h"
+#include "dash.h"
 
 #define FUZZ_MAX_HEADERS 32
 #define FUZZ_MAX_QUERY   100 /* as http_mhd.c */
@@ -52,9 +53,9 @@ static void fuzz_handler(struct http_request *req, struct http_reply *rep)
         json_object_set_new(query, req->query[i].name,
                             json_stringn(req->query[i].value, strlen(req->query[i].value)));
     /* Every query argument a real handler reads. */
-    static const char *const names[] = {"version", "q",      "next",   "since", "until",
-                                        "actor",   "action", "target", "study", "limit",
-                                        "offset",  "format", "arm",    "from",  "to"};
+    static const char *const names[] = {
+        "version", "q",      "next",   "since", "until", "actor", "action", "target",    "study",
+        "limit",   "offset", "format", "arm",   "from",  "to",    "claim",  "instrument"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         (void)http_query(req, names[i]);
     json_object_set_new(o, "params", params);
@@ -86,6 +87,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         {col_form_routes, col_form_routes_count},
         {col_fhir_routes, col_fhir_routes_count},
         {acc_routes, acc_routes_count},
+        {dash_routes, dash_routes_count},
         {col_static_routes, col_static_routes_count},
     };
     (void)argc;
