@@ -514,8 +514,9 @@ static void http_conn_unlink(struct http_server *s, struct http_conn *c)
     s->n_conns--;
 }
 
-/* Answers a connection over a limit without reading from it, and closes it. */
-static void http_refuse_socket(int fd)
+/* Answers a connection over a limit without reading from it, and closes it.
+ * Over TLS a plain-text answer would be noise: the connection is just closed. */
+static void http_refuse_socket(int fd, int tls)
 {
 #define HTTP_REFUSE_BODY                                                                           \
     "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,"                  \
@@ -528,7 +529,7 @@ static void http_refuse_socket(int fd)
                                 "Cache-Control: no-store\r\n"
                                 "Content-Length: %zu\r\n\r\n" HTTP_REFUSE_BODY;
     char buf[sizeof reply + 16];
-    int n = snprintf(buf, sizeof buf, reply, sizeof HTTP_REFUSE_BODY - 1);
+    int n = tls ? 0 : snprintf(buf, sizeof buf, reply, sizeof HTTP_REFUSE_BODY - 1);
 
     if (n > 0)
         (void)send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -650,7 +651,7 @@ static void *http_acceptor(void *arg)
             break;
         }
         if ((c = calloc(1, sizeof *c)) == NULL) {
-            http_refuse_socket(fd);
+            http_refuse_socket(fd, s->config.tls_cert_pem != NULL);
             continue;
         }
         c->fd = fd;
@@ -679,7 +680,7 @@ static void *http_acceptor(void *arg)
         if (over) {
             atomic_fetch_add(over == 1 ? &s->refused_total : &s->refused_ip, 1);
             free(c);
-            http_refuse_socket(fd);
+            http_refuse_socket(fd, s->config.tls_cert_pem != NULL);
             continue;
         }
         i = atomic_fetch_add(&s->next_daemon, 1) % (unsigned)s->n_daemons;
