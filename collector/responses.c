@@ -3,9 +3,10 @@
  * form, FHIR, the demo): shape check, the participant's schedule, answer
  * validation against the registered definition (every problem named), the
  * missing-item rule and scoring (scoring.h, the instruments engine), then
- * attune_response_store()
- * (sql/004) which places the response on its study week and stores it with
- * its item answers in one statement, exactly once.
+ * storage: the group-commit batch (batch.c) for the server, or
+ * attune_response_store() (sql/004, 007) which places the response on its
+ * study week and stores it with its item answers in one statement, exactly
+ * once, and says why when it does not.
  *
  * Exactly once: the client's uuid is the primary key and the content hash
  * (col_submission_hash) tells a retry from a conflicting reuse; the unique
@@ -149,36 +150,268 @@ static json_t *col_created_record(const struct ins_definition *def, const struct
                      "prorated", score->prorated, "voided", score->voided);
 }
 
-/* This response as an element of the batch statement's input. */
+/*
+ * A JSON text written directly, for the batch statement's input: this is on
+ * every submission's path, and building jansson objects only to dump them
+ * was a third of the collector's own instructions per submission (callgrind).
+ * Fixed-size: an element is a few hundred bytes; `failed` is set when it
+ * does not fit (the caller then answers 500, nothing stored).
+ */
+struct col_jtext {
+    char *buf;
+    size_t len, cap;
+    int failed;
+};
+
+static void col_jt_raw(struct col_jtext *t, const char *s, size_t n)
+{
+    if (t->failed || t->len + n + 1 > t->cap) {
+        t->failed = 1;
+        return;
+    }
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    t->buf[t->len] = '\0';
+}
+
+#define COL_JT_LIT(t, lit) col_jt_raw((t), (lit), sizeof(lit) - 1)
+
+/* A JSON string (or null): quotes, backslashes and control characters
+ * escaped, UTF-8 passed through as jansson writes it. */
+static void col_jt_str(struct col_jtext *t, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+
+    if (s == NULL) {
+        COL_JT_LIT(t, "null");
+        return;
+    }
+    COL_JT_LIT(t, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        col_jt_raw(t, run, (size_t)(s - run));
+        if (c == '"' || c == '\\') {
+            esc[1] = (char)c;
+            col_jt_raw(t, esc, 2);
+        } else {
+            col_jt_raw(t, esc, 6);
+        }
+        run = s + 1;
+    }
+    col_jt_raw(t, run, (size_t)(s - run));
+    COL_JT_LIT(t, "\"");
+}
+
+/* A finite number that reads back exactly (whole numbers without a
+ * fraction, others with 17 significant digits), whatever the locale. */
+static void col_jt_num(struct col_jtext *t, double v)
+{
+    char buf[40];
+    int n;
+
+    if (v == floor(v) && fabs(v) < 1e15)
+        n = snprintf(buf, sizeof buf, "%lld", (long long)v);
+    else {
+        n = snprintf(buf, sizeof buf, "%.17g", v);
+        for (char *c = buf; *c; c++)
+            if (*c == ',')
+                *c = '.';
+    }
+    col_jt_raw(t, buf, n > 0 ? (size_t)n : 0);
+}
+
+static void col_jt_key(struct col_jtext *t, const char *key)
+{
+    COL_JT_LIT(t, ",");
+    col_jt_str(t, key);
+    COL_JT_LIT(t, ":");
+}
+
+/*
+ * This response as an element of the batch statement's input (see
+ * attune_response_store_batch in sql/007): an object without its opening
+ * brace, which col_batch_run() writes with the element's index "k".
+ * malloc'd; NULL when out of memory or too large.
+ */
 static char *col_batch_element(const struct ins_definition *def, const struct col_scored *score,
                                const double *values, const char *id, const char *pid,
                                const char *completed, const char *source, const char *hash_hex,
                                const struct col_participant *p)
 {
-    json_t *items = json_array(), *vals = json_array(), *flags = json_array(), *o;
-    char *text;
+    struct col_jtext t = {NULL, 0, 1024 + def->n_items * 96 + score->n_flags * 96, 0};
+    const char *key;
+    json_t *v;
+    int first;
 
+    if (json_object_size(score->subscales) > 64 || (t.buf = malloc(t.cap)) == NULL)
+        return NULL;
+    t.buf[0] = '\0';
+    COL_JT_LIT(&t, "\"id\":");
+    col_jt_str(&t, id);
+    col_jt_key(&t, "participant");
+    col_jt_str(&t, pid); /* NULL: not known yet, the statement finds it by the token */
+    col_jt_key(&t, "instrument");
+    col_jt_str(&t, def->id);
+    col_jt_key(&t, "version");
+    col_jt_str(&t, def->version);
+    col_jt_key(&t, "completed");
+    col_jt_str(&t, completed);
+    col_jt_key(&t, "source");
+    col_jt_str(&t, source);
+    col_jt_key(&t, "hash");
+    col_jt_str(&t, hash_hex);
+    col_jt_key(&t, "total");
+    if (score->voided)
+        COL_JT_LIT(&t, "null");
+    else
+        col_jt_num(&t, score->total);
+    col_jt_key(&t, "subscales");
+    COL_JT_LIT(&t, "{");
+    first = 1;
+    json_object_foreach(score->subscales, key, v)
+    {
+        if (!first)
+            COL_JT_LIT(&t, ",");
+        first = 0;
+        col_jt_str(&t, key);
+        COL_JT_LIT(&t, ":");
+        if (json_is_number(v))
+            col_jt_num(&t, json_number_value(v));
+        else
+            COL_JT_LIT(&t, "null");
+    }
+    COL_JT_LIT(&t, "}");
+    col_jt_key(&t, "severity");
+    col_jt_str(&t, score->severity);
+    col_jt_key(&t, "flags");
+    COL_JT_LIT(&t, "[");
+    for (size_t f = 0; f < score->n_flags; f++) {
+        if (f > 0)
+            COL_JT_LIT(&t, ",");
+        col_jt_str(&t, score->flags[f]);
+    }
+    COL_JT_LIT(&t, "]");
+    col_jt_key(&t, "answered");
+    col_jt_num(&t, (double)score->answered);
+    col_jt_key(&t, "missing");
+    col_jt_num(&t, (double)score->missing);
+    col_jt_key(&t, "prorated");
+    if (score->prorated)
+        COL_JT_LIT(&t, "true");
+    else
+        COL_JT_LIT(&t, "false");
+    /* The answers, in the definition's item order. */
+    col_jt_key(&t, "items");
+    COL_JT_LIT(&t, "[");
+    first = 1;
     for (size_t i = 0; i < def->n_items; i++) {
         if (isnan(values[i]))
             continue;
-        json_array_append_new(items, json_string(def->items[i].id));
-        json_array_append_new(vals, json_real(values[i]));
+        if (!first)
+            COL_JT_LIT(&t, ",");
+        first = 0;
+        col_jt_str(&t, def->items[i].id);
     }
-    for (size_t f = 0; f < score->n_flags; f++)
-        json_array_append_new(flags, json_string(score->flags[f]));
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:s?, s:o, s:i, s:i, s:b, s:o, "
-                  "s:o, s:s?, s:s, s:s?, s:s?, s:s?}",
-                  "id", id, "participant", pid, "instrument", def->id, "version", def->version,
-                  "completed", completed, "source", source, "hash", hash_hex, "total",
-                  score->voided ? json_null() : json_real(score->total), "subscales",
-                  score->subscales, "severity", score->severity, "flags", flags, "answered",
-                  (int)score->answered, "missing", (int)score->missing, "prorated", score->prorated,
-                  "items", items, "vals", vals, "token",
-                  p->verify_in_write ? p->token_hash_param + 2 : NULL, "study", p->study, "actor",
-                  p->actor, "request_id", p->request_id, "source_addr", p->source_addr);
-    text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-    json_decref(o);
-    return text;
+    COL_JT_LIT(&t, "]");
+    col_jt_key(&t, "vals");
+    COL_JT_LIT(&t, "[");
+    first = 1;
+    for (size_t i = 0; i < def->n_items; i++) {
+        if (isnan(values[i]))
+            continue;
+        if (!first)
+            COL_JT_LIT(&t, ",");
+        first = 0;
+        col_jt_num(&t, values[i]);
+    }
+    COL_JT_LIT(&t, "]");
+    col_jt_key(&t, "token");
+    col_jt_str(&t, p->verify_in_write ? p->token_hash_param + 2 : NULL);
+    col_jt_key(&t, "study");
+    col_jt_str(&t, p->study[0] ? p->study : NULL);
+    col_jt_key(&t, "actor");
+    col_jt_str(&t, p->actor);
+    col_jt_key(&t, "request_id");
+    col_jt_str(&t, p->request_id);
+    col_jt_key(&t, "source_addr");
+    col_jt_str(&t, p->source_addr);
+    COL_JT_LIT(&t, "}");
+    if (t.failed) {
+        free(t.buf);
+        return NULL;
+    }
+    return t.buf;
+}
+
+int col_response_submit_deferred(struct col_defs *defs, struct col_batcher *batcher,
+                                 struct db_pool *pool, const struct col_deferred *d, json_t *body,
+                                 const char *source, int64_t now, struct col_submit *out)
+{
+    struct col_submission sub;
+    const struct ins_definition *def = NULL;
+    const char *item_ids[INS_MAX_ITEMS];
+    struct col_scored score;
+    struct col_participant p;
+    struct col_batch_job job;
+    unsigned char hash[32];
+    char hash_hex[2 * 32 + 1], completed[COL_TIME_MAX];
+    json_t *errors = json_array();
+    struct err e;
+    int stored = 0;
+
+    memset(out, 0, sizeof *out);
+    memset(&score, 0, sizeof score);
+    memset(&job, 0, sizeof job);
+    err_clear(&e);
+    if (errors == NULL || d->token_hash_hex == NULL || strlen(d->token_hash_hex) != 2 + 64)
+        goto out;
+    /* Anything wrong is left to the ordinary path, which names it once the
+     * token is known to be good: so the checks here need not collect. */
+    col_submission_parse(body, now, &sub, errors);
+    if (json_array_size(errors) > 0 || sub.instrument == NULL || sub.answers == NULL)
+        goto out;
+    if (col_defs_guess(defs, pool, sub.instrument, &def, &e) != 1)
+        goto out;
+    if (col_answers_score(def, sub.answers, "/answers", errors, &score) > 0)
+        goto out;
+    for (size_t i = 0; i < def->n_items; i++)
+        item_ids[i] = def->items[i].id;
+    col_submission_hash(def->id, def->version, sub.completed_at, item_ids, score.values,
+                        def->n_items, hash);
+    sodium_bin2hex(hash_hex, sizeof hash_hex, hash, sizeof hash);
+    col_time_format(sub.completed_at, completed);
+    /* No participant: the statement finds them by the token, if it is live,
+     * and names them in the audit row. */
+    memset(&p, 0, sizeof p);
+    p.verify_in_write = 1;
+    snprintf(p.token_hash_param, sizeof p.token_hash_param, "%s", d->token_hash_hex);
+    p.request_id = d->request_id;
+    p.source_addr = d->source_addr;
+    snprintf(job.id, sizeof job.id, "%s", sub.id);
+    for (char *c = job.id; *c; c++)
+        if (*c >= 'A' && *c <= 'F')
+            *c = (char)(*c - 'A' + 'a');
+    job.json =
+        col_batch_element(def, &score, score.values, job.id, NULL, completed, source, hash_hex, &p);
+    if (job.json == NULL || col_batcher_store(batcher, &job) != 0 || !job.inserted)
+        goto out;
+    out->record = col_created_record(def, &score, job.id, job.week, job.timing, sub.completed_at,
+                                     job.received, source);
+    if (out->record == NULL)
+        goto out; /* stored: the ordinary path answers 200 with it */
+    out->status = 201;
+    out->participant = job.participant;
+    snprintf(out->study, sizeof out->study, "%s", job.study);
+    stored = 1;
+out:
+    free(job.json);
+    json_decref(errors);
+    col_scored_clear(&score);
+    return stored;
 }
 
 /* `conn` (direct) or `pool` (a connection taken only while needed). */
@@ -240,7 +473,43 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
     col_submission_hash(def->id, def->version, sub.completed_at, item_ids, values, def->n_items,
                         hash);
 
-    /* Parameters of attune_response_store. */
+    hash_hex[0] = '\\';
+    hash_hex[1] = 'x';
+    sodium_bin2hex(hash_hex + 2, 65, hash, sizeof hash);
+    col_time_format(sub.completed_at, completed);
+    snprintf(pid, sizeof pid, "%lld", p->id);
+
+    if (batcher != NULL) {
+        struct col_batch_job job;
+        memset(&job, 0, sizeof job);
+        snprintf(job.id, sizeof job.id, "%s", sub.id);
+        for (char *c = job.id; *c; c++)
+            if (*c >= 'A' && *c <= 'F')
+                *c = (char)(*c - 'A' + 'a');
+        job.json =
+            col_batch_element(def, &score, values, job.id, pid, completed, source, hash_hex + 2, p);
+        if (job.json == NULL) {
+            col_submit_fail(out, 500, "internal", "Out of memory.");
+            goto out;
+        }
+        rc = col_batcher_store(batcher, &job);
+        free(job.json);
+        if (rc < 0) {
+            err_set(&e, rc, "database unavailable");
+            col_submit_db_fail(out, rc, &e);
+            goto out;
+        }
+        if (job.inserted) {
+            out->record = col_created_record(def, &score, job.id, job.week, job.timing,
+                                             sub.completed_at, job.received, source);
+            out->status = 201;
+            goto out;
+        }
+        /* Not new: the one-by-one path below finds out what it is. */
+    }
+
+    /* Parameters of attune_response_store (only now: most responses are
+     * stored by the batch). */
     {
         size_t cap = def->n_items * 72 + 8, iu = 1, vu = 1, fu = 1;
         int first = 1;
@@ -274,11 +543,6 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
         snprintf(flags + fu, INS_MAX_FLAGS * 72 + 8 - fu, "}");
     }
     subscales = json_dumps(score.subscales, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    hash_hex[0] = '\\';
-    hash_hex[1] = 'x';
-    sodium_bin2hex(hash_hex + 2, 65, hash, sizeof hash);
-    col_time_format(sub.completed_at, completed);
-    snprintf(pid, sizeof pid, "%lld", p->id);
     if (!score.voided)
         col_fmt_double(total, sizeof total, score.total);
     snprintf(answered, sizeof answered, "%zu", score.answered);
@@ -303,35 +567,6 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
     params[17] = p->actor;
     params[18] = p->request_id;
     params[19] = p->source_addr;
-
-    if (batcher != NULL) {
-        struct col_batch_job job;
-        memset(&job, 0, sizeof job);
-        snprintf(job.id, sizeof job.id, "%s", sub.id);
-        for (char *c = job.id; *c; c++)
-            if (*c >= 'A' && *c <= 'F')
-                *c = (char)(*c - 'A' + 'a');
-        job.json =
-            col_batch_element(def, &score, values, job.id, pid, completed, source, hash_hex + 2, p);
-        if (job.json == NULL) {
-            col_submit_fail(out, 500, "internal", "Out of memory.");
-            goto out;
-        }
-        rc = col_batcher_store(batcher, &job);
-        free(job.json);
-        if (rc < 0) {
-            err_set(&e, rc, "database unavailable");
-            col_submit_db_fail(out, rc, &e);
-            goto out;
-        }
-        if (job.inserted) {
-            out->record = col_created_record(def, &score, job.id, job.week, job.timing,
-                                             sub.completed_at, job.received, source);
-            out->status = 201;
-            goto out;
-        }
-        /* Not new: the one-by-one path below finds out what it is. */
-    }
 
     if (conn == NULL && (conn = db_pool_acquire(pool, 5000, &e)) == NULL) {
         col_submit_db_fail(out, e.code ? e.code : DB_EUNAVAILABLE, &e);
@@ -404,7 +639,7 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
                             "not accept late answers.",
                             def->id, PQgetvalue(res, 0, 2));
         } else if (strcmp(outcome, "revoked") == 0) {
-            col_submit_fail(out, 401, "token-revoked", "The token has been revoked.");
+            col_submit_fail(out, 403, "token-revoked", "This access token has been revoked.");
         } else if (strcmp(outcome, "withdrawn") == 0) {
             col_submit_fail(out, 403, "participant-withdrawn",
                             "This participant has withdrawn from the study; nothing more is "
