@@ -124,7 +124,8 @@ struct col_submit {
     const char *code;  /* problem code when status >= 400 */
     char detail[512];  /* for people */
     json_t *errors;    /* array of {"pointer","message"}; owned */
-    json_t *record;    /* the stored record (2xx); owned */
+    json_t *record;    /* the stored record (200: a retry); owned */
+    char *record_text; /* or, for one stored now (201), its JSON text; malloc'd */
     char existing[37]; /* the response that holds the week, on week-taken */
     /* col_response_submit_deferred(): whose the stored response was */
     long long participant;
