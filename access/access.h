@@ -187,6 +187,15 @@ int acc_authorize_resolve(struct http_request *req, struct http_reply *rep);
  * arena. 0, or -1 when out of memory.
  */
 int acc_identity_settle(struct http_request *req, long long participant_id, const char *study_id);
+ * The researcher API's answers (access/ and dashboards/ alike) to a request
+ * whose database work failed, each logged once: 503 "unavailable" with
+ * Retry-After when the database cannot be reached or no connection is free
+ * (a db.unavailable warning), or 500 "internal" naming the request id (an
+ * error logged as `event`). The caller decides which applies.
+ */
+void acc_reply_unavailable(struct http_request *req, struct http_reply *rep, const struct err *e);
+void acc_reply_internal(struct http_request *req, struct http_reply *rep, const char *event,
+                        const struct err *e);
 
 /*
  * The background worker of `attune serve`: seals the audit log every

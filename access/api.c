@@ -19,23 +19,35 @@
 #define ACC_LIST_MAX     10000
 #define ACC_CSV_ROWS_MAX 1000000
 
-void acc_reply_db_error(struct http_request *req, struct http_reply *rep, const struct err *e)
+void acc_reply_unavailable(struct http_request *req, struct http_reply *rep, const struct err *e)
 {
     char q[512];
 
-    if (e->code == DB_EUNAVAILABLE || e->code == DB_EBUSY) {
-        log_event(LOG_WARN, "db.unavailable", "message=%s req=%s",
-                  log_quote(q, sizeof q, e->message), req->request_id);
-        http_problem(rep, 503, "unavailable", "Service Unavailable", NULL,
-                     "The database cannot be reached right now; try again shortly.");
-        http_reply_header(rep, "Retry-After", "5");
-        return;
-    }
-    log_event(LOG_ERROR, "db.failed", "message=%s req=%s", log_quote(q, sizeof q, e->message),
+    log_event(LOG_WARN, "db.unavailable", "message=%s req=%s", log_quote(q, sizeof q, e->message),
+              req->request_id);
+    http_problem(rep, 503, "unavailable", "Service Unavailable", NULL,
+                 "The database cannot be reached right now; try again shortly.");
+    http_reply_header(rep, "Retry-After", "5");
+}
+
+void acc_reply_internal(struct http_request *req, struct http_reply *rep, const char *event,
+                        const struct err *e)
+{
+    char q[512];
+
+    log_event(LOG_ERROR, event, "message=%s req=%s", log_quote(q, sizeof q, e->message),
               req->request_id);
     http_problem(rep, 500, "internal", NULL, NULL,
                  "The request failed; the server log has the details under request id %s.",
                  req->request_id);
+}
+
+void acc_reply_db_error(struct http_request *req, struct http_reply *rep, const struct err *e)
+{
+    if (e->code == DB_EUNAVAILABLE || e->code == DB_EBUSY)
+        acc_reply_unavailable(req, rep, e);
+    else
+        acc_reply_internal(req, rep, "db.failed", e);
 }
 
 /* A non-negative whole number from the query string within [0, max], else -1. */

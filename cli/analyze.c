@@ -50,11 +50,30 @@ int cli_data_option(int opt, const char *arg, struct cli_data_source *src)
     }
 }
 
+int cli_data_connect(const struct cfg *cfg, const struct db_statement *const *tables, PGconn **out,
+                     struct err *e)
+{
+    char *conninfo = NULL;
+    PGconn *c = NULL;
+    int rc;
+
+    if ((rc = cluster_resolve(cfg, 1, &conninfo, e)) != 0)
+        goto out;
+    if ((rc = db_connect(conninfo, &c, e)) != 0 || (rc = db_prepare(c, tables, e)) != 0)
+        goto out;
+    *out = c;
+    c = NULL;
+out:
+    if (c != NULL)
+        PQfinish(c);
+    free(conninfo);
+    return rc;
+}
+
 int cli_data_load(const struct cfg *cfg, const struct cli_data_source *src, struct ds_long **out,
                   PGconn **conn, struct err *e)
 {
     static const struct db_statement *const tables[] = {ds_statements, NULL};
-    char *conninfo = NULL;
     PGconn *c = NULL;
     int rc;
 
@@ -74,19 +93,14 @@ int cli_data_load(const struct cfg *cfg, const struct cli_data_source *src, stru
         err_hint(e, "Use --study S --instrument I, or --csv FILE --id COL --time COL --score COL.");
         return DS_EFORMAT;
     }
-    if ((rc = cluster_resolve(cfg, 1, &conninfo, e)) != 0)
-        goto out;
-    if ((rc = db_connect(conninfo, &c, e)) != 0 || (rc = db_prepare(c, tables, e)) != 0)
-        goto out;
-    if ((rc = ds_load_study(c, src->study, src->instrument, out, e)) != 0)
-        goto out;
-    *conn = c;
-    c = NULL;
-out:
-    if (c != NULL)
+    if ((rc = cli_data_connect(cfg, tables, &c, e)) != 0)
+        return rc;
+    if ((rc = ds_load_study(c, src->study, src->instrument, out, e)) != 0) {
         PQfinish(c);
-    free(conninfo);
-    return rc;
+        return rc;
+    }
+    *conn = c;
+    return 0;
 }
 
 json_t *cli_data_options_json(const struct cli_data_source *src)

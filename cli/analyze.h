@@ -82,6 +82,14 @@ int cli_data_load(const struct cfg *cfg, const struct cli_data_source *src, stru
                   PGconn **conn, struct err *e);
 
 /*
+ * Opens a connection to the study database (starting the embedded cluster
+ * if needed) with the statement `tables` prepared. *out is the caller's to
+ * PQfinish.
+ */
+int cli_data_connect(const struct cfg *cfg, const struct db_statement *const *tables, PGconn **out,
+                     struct err *e);
+
+/*
  * The options of a run as JSON (new reference): the source and columns, plus
  * whatever the command adds. Echoed in the output so a result says how it
  * was made, and stored with the run.

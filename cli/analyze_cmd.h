@@ -115,6 +115,12 @@ int cli_analyze_connect(const struct cfg *cfg, PGconn **out, struct err *e);
  */
 int cli_analyze_number(const char *opt, const char *arg, double lo, double hi, double *out);
 
+/* As cli_analyze_number, for a whole number (resamples, a seed, a week). */
+int cli_analyze_whole(const char *opt, const char *arg, double lo, double hi, double *out);
+
+/* Parses --population (completers, bocf, locf); prints the error and returns -1. */
+int cli_analyze_population(const char *arg, enum ds_population *out);
+
 /* Appends "--opt" and, when value is not NULL, its value to a canonical
  * argument list; cli_args_num formats a number so it parses back exactly. */
 void cli_args_add(json_t *args, const char *opt, const char *value);

@@ -8,28 +8,13 @@
 #include <string.h>
 
 #include "analyze_out.h"
+#include "rep_render.h"
 
 json_t *cli_out_get(json_t *root, const char *path)
 {
-    char buf[256], *p = buf, *dot;
-    json_t *cur = root;
+    json_t *v = rep_get(root, path);
 
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return NULL;
-    while (cur != NULL && p != NULL) {
-        dot = strchr(p, '.');
-        if (dot != NULL)
-            *dot = '\0';
-        if (json_is_array(cur)) {
-            char *end;
-            unsigned long i = strtoul(p, &end, 10);
-            cur = *end == '\0' ? json_array_get(cur, i) : NULL;
-        } else {
-            cur = json_object_get(cur, p);
-        }
-        p = dot ? dot + 1 : NULL;
-    }
-    return cur != NULL && !json_is_null(cur) ? cur : NULL;
+    return json_is_null(v) ? NULL : v;
 }
 
 static void cli_out_number(char *buf, size_t size, json_t *v, char fmt)
@@ -46,47 +31,21 @@ static void cli_out_number(char *buf, size_t size, json_t *v, char fmt)
         snprintf(buf, size, "%.4f", x);
 }
 
-/* A CSV cell, quoted when it holds a comma, quote or line break (RFC 4180). */
-static void cli_out_csv_cell(FILE *f, const char *s)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void cli_out_csv_row(FILE *f, const char *section, const char *group, const char *name,
                             const char *value, const char *lo, const char *hi)
 {
-    cli_out_csv_cell(f, section);
+    rep_csv_cell(f, section);
     fputc(',', f);
-    cli_out_csv_cell(f, group);
+    rep_csv_cell(f, group);
     fputc(',', f);
-    cli_out_csv_cell(f, name);
+    rep_csv_cell(f, name);
     fputc(',', f);
-    cli_out_csv_cell(f, value);
+    rep_csv_cell(f, value);
     fputc(',', f);
-    cli_out_csv_cell(f, lo);
+    rep_csv_cell(f, lo);
     fputc(',', f);
-    cli_out_csv_cell(f, hi);
+    rep_csv_cell(f, hi);
     fputc('\n', f);
-}
-
-/* The shortest text that reads back as the same double. */
-static void cli_out_real(char *buf, size_t size, double x)
-{
-    for (int digits = 15; digits <= 17; digits++) {
-        snprintf(buf, size, "%.*g", digits, x);
-        if (strtod(buf, NULL) == x)
-            return;
-    }
 }
 
 /* Scalars as text: numbers at full precision, for CSV. */
@@ -97,7 +56,7 @@ static void cli_out_text(char *buf, size_t size, json_t *v)
     else if (json_is_integer(v))
         snprintf(buf, size, "%lld", (long long)json_integer_value(v));
     else if (json_is_real(v))
-        cli_out_real(buf, size, json_real_value(v));
+        rep_real(buf, size, json_real_value(v));
     else if (json_is_true(v))
         snprintf(buf, size, "true");
     else if (json_is_false(v))
@@ -313,12 +272,19 @@ static void cli_out_csv(FILE *f, json_t *doc, const struct cli_out_layout *layou
                         "", "");
 }
 
+int cli_out_json(FILE *f, json_t *doc)
+{
+    return json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) == 0 &&
+                   fputc('\n', f) != EOF
+               ? 0
+               : -1;
+}
+
 int cli_out_print(FILE *f, json_t *doc, enum cli_format fmt, const struct cli_out_layout *layout)
 {
     if (fmt == CLI_FORMAT_JSON) {
-        if (json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0)
+        if (cli_out_json(f, doc) != 0)
             return -1;
-        fputc('\n', f);
     } else if (fmt == CLI_FORMAT_CSV) {
         cli_out_csv(f, doc, layout);
     } else {

@@ -35,6 +35,13 @@ struct cli_out_layout {
     size_t n_rows;
 };
 
+/*
+ * Writes a document as JSON, as every command prints one: indented, each
+ * double with 17 significant digits (it reads back as the same number), and
+ * a line end. Returns 0, or -1 when writing failed.
+ */
+int cli_out_json(FILE *f, json_t *doc);
+
 /* Writes the document in the format. Returns 0, or -1 when writing failed. */
 int cli_out_print(FILE *f, json_t *doc, enum cli_format fmt, const struct cli_out_layout *layout);
 

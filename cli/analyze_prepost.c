@@ -93,13 +93,8 @@ static int cli_pp_parse(int argc, char **argv, struct cli_pp *o)
             o->have_post = 1;
             break;
         case CLI_OPT_POPULATION:
-            if (ds_population_parse(optarg, &o->population) != 0) {
-                fprintf(stderr,
-                        "error: unknown population \"%s\"\n"
-                        "HINT: Use completers, bocf or locf.\n",
-                        optarg);
+            if (cli_analyze_population(optarg, &o->population) != 0)
                 return CLI_USAGE;
-            }
             break;
         case CLI_OPT_IN_ARM:
             o->in_arm = optarg;
@@ -112,20 +107,13 @@ static int cli_pp_parse(int argc, char **argv, struct cli_pp *o)
                 return CLI_USAGE;
             break;
         case CLI_OPT_RESAMPLES:
-            if (cli_analyze_number("resamples", optarg, 100, ANA_BOOT_MAX_RESAMPLES, &v) != 0 ||
-                v != floor(v)) {
-                if (v != floor(v))
-                    fprintf(stderr, "error: --resamples must be a whole number\n");
+            if (cli_analyze_whole("resamples", optarg, 100, ANA_BOOT_MAX_RESAMPLES, &v) != 0)
                 return CLI_USAGE;
-            }
             o->ana.boot.resamples = (size_t)v;
             break;
         case CLI_OPT_SEED:
-            if (cli_analyze_number("seed", optarg, 0, 4294967295.0, &v) != 0 || v != floor(v)) {
-                if (v != floor(v))
-                    fprintf(stderr, "error: --seed must be a whole number\n");
+            if (cli_analyze_whole("seed", optarg, 0, 4294967295.0, &v) != 0)
                 return CLI_USAGE;
-            }
             o->ana.boot.seed = (unsigned long)v;
             break;
         case CLI_OPT_NO_BOOTSTRAP:

@@ -116,12 +116,8 @@ static int cli_rel_parse(int argc, char **argv, struct cli_rel *o)
             o->have_max = 1;
             break;
         case CLI_OPT_WEEK:
-            if (cli_analyze_number("week", optarg, 0, 1000, &o->week) != 0 ||
-                o->week != floor(o->week)) {
-                if (o->week != floor(o->week))
-                    fprintf(stderr, "error: --week must be a whole number\n");
+            if (cli_analyze_whole("week", optarg, 0, 1000, &o->week) != 0)
                 return CLI_USAGE;
-            }
             break;
         default:
             cli_usage("analyze", 1);

@@ -11,7 +11,6 @@
 
 #include "analyze_cmd.h"
 #include "cli.h"
-#include "cluster.h"
 #include "db.h"
 #include "ds.h"
 #include "ds_items.h"
@@ -74,6 +73,30 @@ int cli_analyze_number(const char *opt, const char *arg, double lo, double hi, d
     return 0;
 }
 
+int cli_analyze_whole(const char *opt, const char *arg, double lo, double hi, double *out)
+{
+    double v;
+
+    if (cli_analyze_number(opt, arg, lo, hi, &v) != 0)
+        return -1;
+    if (v != floor(v)) {
+        fprintf(stderr, "error: --%s must be a whole number\n", opt);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_analyze_population(const char *arg, enum ds_population *out)
+{
+    if (ds_population_parse(arg, out) != 0) {
+        fprintf(stderr, "error: unknown population \"%s\"\nHINT: Use completers, bocf or locf.\n",
+                arg);
+        return -1;
+    }
+    return 0;
+}
+
 void cli_args_add(json_t *args, const char *opt, const char *value)
 {
     json_array_append_new(args, json_string(opt));
@@ -102,21 +125,8 @@ json_t *cli_analyze_doc(const char *kind, json_t *options, const char *source,
 int cli_analyze_connect(const struct cfg *cfg, PGconn **out, struct err *e)
 {
     static const struct db_statement *const tables[] = {ds_statements, ds_item_statements, NULL};
-    char *conninfo = NULL;
-    PGconn *c = NULL;
-    int rc;
 
-    if ((rc = cluster_resolve(cfg, 1, &conninfo, e)) != 0)
-        goto out;
-    if ((rc = db_connect(conninfo, &c, e)) != 0 || (rc = db_prepare(c, tables, e)) != 0)
-        goto out;
-    *out = c;
-    c = NULL;
-out:
-    if (c != NULL)
-        PQfinish(c);
-    free(conninfo);
-    return rc;
+    return cli_data_connect(cfg, tables, out, e);
 }
 
 int cli_analyze_settle(PGconn *conn, const struct cli_run_info *info, json_t *doc,

@@ -83,13 +83,8 @@ static int cli_flow_parse(int argc, char **argv, int engagement, struct cli_flow
                 return CLI_USAGE;
             break;
         case CLI_OPT_METRIC:
-            if (ds_eng_metric_parse(optarg, &o->eng.metric) != 0) {
-                fprintf(stderr,
-                        "error: unknown measure \"%s\"\nHINT: Use active_days, sessions, "
-                        "minutes, exercises or trigger_logs.\n",
-                        optarg);
+            if (cli_flow_metric(optarg, &o->eng.metric) != 0)
                 return CLI_USAGE;
-            }
             break;
         case CLI_OPT_COVARIATE:
             if (strcmp(optarg, "total") == 0)
@@ -116,13 +111,8 @@ static int cli_flow_parse(int argc, char **argv, int engagement, struct cli_flow
             }
             break;
         case CLI_OPT_POPULATION:
-            if (ds_population_parse(optarg, &o->eng.population) != 0) {
-                fprintf(stderr,
-                        "error: unknown population \"%s\"\nHINT: Use completers, bocf or "
-                        "locf.\n",
-                        optarg);
+            if (cli_analyze_population(optarg, &o->eng.population) != 0)
                 return CLI_USAGE;
-            }
             break;
         case CLI_OPT_LEVEL:
             if (cli_analyze_number("level", optarg, 0.5, 0.999, &o->eng.level) != 0)
@@ -185,20 +175,14 @@ static json_t *cli_flow_args(const struct cli_flow_opts *o, const struct ds_attr
 static int cli_flow_print_attrition(FILE *f, json_t *doc, enum cli_format fmt)
 {
     if (fmt == CLI_FORMAT_JSON)
-        return json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) == 0 &&
-                       fputc('\n', f) != EOF
-                   ? 0
-                   : -1;
+        return cli_out_json(f, doc);
     return rep_print_attrition(f, doc, fmt == CLI_FORMAT_CSV ? REP_CSV : REP_TEXT);
 }
 
 static int cli_flow_print_engagement(FILE *f, json_t *doc, enum cli_format fmt)
 {
     if (fmt == CLI_FORMAT_JSON)
-        return json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) == 0 &&
-                       fputc('\n', f) != EOF
-                   ? 0
-                   : -1;
+        return cli_out_json(f, doc);
     return rep_print_engagement(f, doc, fmt == CLI_FORMAT_CSV ? REP_CSV : REP_TEXT);
 }
 

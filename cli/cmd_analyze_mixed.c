@@ -473,25 +473,6 @@ static void print_csv(const struct ana_lmm_fit *f, const struct cli_mixed_option
 
 /* ------------------------------------------------------------ command */
 
-/* How many arms have at least one score. */
-static size_t mixed_arms_with_scores(const struct ds_long *d)
-{
-    unsigned char *seen = calloc(d->n_arms ? d->n_arms : 1, 1);
-    size_t k = 0;
-
-    if (seen == NULL)
-        return 0;
-    for (size_t i = 0; i < d->n; i++) {
-        int32_t a = d->subject_arm[d->subject[i]];
-        if (a >= 0 && !seen[a]) {
-            seen[a] = 1;
-            k++;
-        }
-    }
-    free(seen);
-    return k;
-}
-
 /* The run's arguments after "mixed", without --format (a rerun chooses its
  * own), as a JSON array of strings. */
 static json_t *mixed_args(int argc, char **argv)
@@ -563,7 +544,7 @@ int cli_analyze_mixed(int argc, char **argv, const struct cli_rerun *rerun)
     if (cli_data_load(&cfg, &src, &d, &conn, &e) != 0)
         goto out;
     /* A study always knows its arms; a CSV file has them when --arm names the column. */
-    mo.with_arm = src.csv != NULL ? src.columns.arm != NULL : mixed_arms_with_scores(d) > 1;
+    mo.with_arm = src.csv != NULL ? src.columns.arm != NULL : ds_arms_with_scores(d) > 1;
     names.id = src.csv != NULL ? src.columns.id : "participant";
     names.time = src.csv != NULL ? src.columns.time : "week";
     names.score = src.csv != NULL ? src.columns.score : src.instrument;

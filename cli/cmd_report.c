@@ -105,13 +105,8 @@ int cli_report(int argc, char **argv)
                 return CLI_USAGE;
             break;
         case CLI_OPT_METRIC:
-            if (ds_eng_metric_parse(optarg, &o.metric) != 0) {
-                fprintf(stderr,
-                        "error: unknown measure \"%s\"\nHINT: Use active_days, sessions, "
-                        "minutes, exercises or trigger_logs.\n",
-                        optarg);
+            if (cli_flow_metric(optarg, &o.metric) != 0)
                 return CLI_USAGE;
-            }
             break;
         case CLI_OPT_STYLESHEET:
             stylesheet = optarg;
@@ -148,9 +143,7 @@ int cli_report(int argc, char **argv)
         fprintf(stderr, "error: could not open \"%s\": %s\n", output, strerror(errno));
         goto out;
     }
-    if (json ? json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0 ||
-                   fputc('\n', f) == EOF
-             : rep_print_report(f, doc, fmt, stylesheet) != 0) {
+    if (json ? cli_out_json(f, doc) != 0 : rep_print_report(f, doc, fmt, stylesheet) != 0) {
         fprintf(stderr, "error: could not write the report\n");
         goto out;
     }

@@ -1,5 +1,5 @@
 /*
- * cmd_study.c — `attune study create`, `attune enroll` and `attune token`:
+ * cmd_study.c — `attune study create|texts`, `attune enroll` and `attune link`:
  * setting a study up from the command line (the work is in collector/study.c).
  */
 #include <getopt.h>
@@ -45,7 +45,10 @@ int cli_study(int argc, char **argv)
     PGconn *conn = NULL;
     int rc = CLI_FAIL;
 
-    if (argc != 3 || strcmp(argv[1], "create") != 0) {
+    int texts, outcome = 0;
+
+    texts = argc == 4 && strcmp(argv[1], "texts") == 0;
+    if (!texts && (argc != 3 || strcmp(argv[1], "create") != 0)) {
         cli_usage("study", 1);
         return CLI_USAGE;
     }
@@ -54,11 +57,19 @@ int cli_study(int argc, char **argv)
     err_clear(&e);
     cli_actor(&who, actor, sizeof actor, NULL);
     if (cli_collector_connect(&cfg, &conn, &e) != 0 ||
-        col_study_create(conn, &cfg, argv[2], &who, &e) != 0) {
+        (texts ? col_study_texts(conn, argv[2], argv[3], &who, &outcome, &e)
+               : col_study_create(conn, &cfg, argv[2], &who, &e)) != 0) {
         cli_error(&e);
         goto out;
     }
-    printf("study created from %s\n", argv[2]);
+    if (!texts)
+        printf("study created from %s\n", argv[2]);
+    else
+        printf("item texts from %s %s in study %s\n", argv[3],
+               outcome == COL_TEXTS_STORED     ? "stored"
+               : outcome == COL_TEXTS_REPLACED ? "replaced the texts stored before"
+                                               : "unchanged: already stored",
+               argv[2]);
     rc = CLI_OK;
 out:
     if (conn != NULL)

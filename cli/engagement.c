@@ -224,20 +224,6 @@ out:
     return rc;
 }
 
-/* Arms with at least one score (the mixed model takes the arm when there are two or more). */
-static size_t eng_arms_with_scores(const struct ds_long *d)
-{
-    size_t k = 0;
-
-    for (size_t a = 0; a < d->n_arms; a++)
-        for (size_t i = 0; i < d->n; i++)
-            if (d->subject_arm[d->subject[i]] == (int32_t)a) {
-                k++;
-                break;
-            }
-    return k;
-}
-
 /* The mixed model with engagement as a covariate. */
 static int eng_mixed(const struct ds_long *d, const struct ds_engagement *g,
                      const struct cli_engage_opts *o, json_t **out, struct err *e)
@@ -255,7 +241,7 @@ static int eng_mixed(const struct ds_long *d, const struct ds_engagement *g,
     memset(&mo, 0, sizeof mo);
     mo.random = ANA_LMM_RANDOM_SLOPE;
     mo.method = ANA_LMM_REML;
-    mo.with_arm = eng_arms_with_scores(d) > 1;
+    mo.with_arm = ds_arms_with_scores(d) > 1;
     mo.interaction = mo.with_arm;
     c1 = malloc((d->n ? d->n : 1) * sizeof *c1);
     c2 = malloc((d->n ? d->n : 1) * sizeof *c2);

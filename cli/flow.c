@@ -70,6 +70,18 @@ int cli_flow_week(const char *opt, const char *arg, int *out)
     return 0;
 }
 
+int cli_flow_metric(const char *arg, enum ds_eng_metric *out)
+{
+    if (ds_eng_metric_parse(arg, out) != 0) {
+        fprintf(stderr,
+                "error: unknown measure \"%s\"\nHINT: Use active_days, sessions, minutes, "
+                "exercises or trigger_logs.\n",
+                arg);
+        return -1;
+    }
+    return 0;
+}
+
 static json_t *cli_flow_counts(const struct ds_attrition_flow *f)
 {
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:I}", "enrolled",

@@ -45,6 +45,9 @@ int cli_flow_connect(const struct cfg *cfg, PGconn **out, struct err *e);
 /* Parses a week option (a whole number 0 .. 1000). Prints the error and returns -1. */
 int cli_flow_week(const char *opt, const char *arg, int *out);
 
+/* Parses --metric (an engagement measure). Prints the error and returns -1. */
+int cli_flow_metric(const char *arg, enum ds_eng_metric *out);
+
 /*
  * The attrition section (new reference): options-free, as the command and
  * the report print it: baseline and final week, asof, fingerprint, per arm

@@ -48,14 +48,21 @@ static const struct cli_command cli_commands[] = {
      "\n"
      "With ATTUNE_DATABASE_URL set, Attune never touches a local cluster: start and\n"
      "stop refuse, and url prints that URL with its password masked.\n"},
-    {"study", cli_study, "create a study from its protocol file",
+    {"study", cli_study, "create a study from its protocol file; supply item texts",
      "attune study create FILE\n"
+     "attune study texts STUDY TEXTS_FILE\n"
      "\n"
-     "Creates the study described by the protocol FILE (JSON; see docs/collector.md):\n"
-     "its arms, its schedule of questionnaires and its own event types. Registers\n"
-     "each instrument definition the schedule names (from the instruments folder)\n"
-     "with its checksum, and refuses a version registered with a different\n"
-     "definition: a definition with data never changes in place.\n"},
+     "create  Creates the study described by the protocol FILE (JSON; see\n"
+     "        docs/collector.md): its arms, its schedule of questionnaires, the item\n"
+     "        texts its schedule names (\"item_texts\", relative to FILE) and its own\n"
+     "        event types. Registers each instrument definition the schedule names\n"
+     "        (from the instruments folder) with its checksum, and refuses a version\n"
+     "        registered with a different definition: a definition with data never\n"
+     "        changes in place.\n"
+     "texts   Stores the study's item texts for a scoring key shipped without them\n"
+     "        (ECR-R, PSS-10; format in docs/instruments.md), checked against the\n"
+     "        version the study schedules. Other texts replace the stored ones only\n"
+     "        while nobody has answered that version.\n"},
     {"enroll", cli_enroll, "enrol participants and print their tokens (CSV)",
      "attune enroll --study S --arm A [--count N] [--enrolled-at TIME] [--code C]\n"
      "\n"

@@ -85,6 +85,18 @@ int col_defs_guess(struct col_defs *defs, struct db_pool *pool, const char *inst
 int col_defs_get(struct col_defs *defs, struct db_pool *pool, PGconn *conn, const char *id,
                  const char *version, const struct ins_definition **out, struct err *e);
 
+/*
+ * The item texts study `study` supplied for `def` (a scoring key; its id and
+ * version), checked against it by the instruments engine: 1 and *out
+ * (borrowed, lives as long as the cache), 0 with *out NULL when the study
+ * supplied none or the definition brings its own texts, or a negative
+ * db_status (DB_EHARD also for stored texts that no longer check). Each call
+ * reads the stored checksum; the texts are parsed once per checksum.
+ */
+int col_texts_get(struct col_defs *defs, struct db_pool *pool, PGconn *conn, const char *study,
+                  const struct ins_definition *def, const struct ins_texts_file **out,
+                  struct err *e);
+
 /* ---- group commit (batch.c) ---- */
 
 struct col_batcher;

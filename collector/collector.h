@@ -27,7 +27,7 @@ enum {
     COL_EINVAL = -3,    /* a protocol or argument is invalid; the detail names every problem */
     COL_EEXISTS = -4,   /* the study already exists */
     COL_ENOTFOUND = -5, /* no such study, arm or participant */
-    COL_ECHANGED = -6,  /* a registered instrument version differs from its file */
+    COL_ECHANGED = -6,  /* a registered version (or answered item texts) differs from the file */
 };
 
 struct col_defs;
@@ -67,8 +67,11 @@ extern const size_t col_health_routes_count;
  * `attune study create FILE`: parses the protocol, registers the instrument
  * definitions it schedules (from cfg->instruments_dir) with their checksums —
  * refusing one whose registered version differs, since a definition with data
- * never changes in place — and creates the study, its arms, schedule and
- * event types in one transaction. COL_EEXISTS when the study exists. With
+ * never changes in place — checks the item texts files its schedule names
+ * (relative to FILE) against their definitions, and creates the study, its
+ * arms, schedule, item texts and event types in one transaction. A texts file
+ * the engine refuses is COL_EINVAL naming the protocol, the field
+ * (/schedule/N/item_texts) and the problem. COL_EEXISTS when the study exists. With
  * `who` (may be NULL) the transaction also appends a study.create audit row
  * (its action and target are set here); the connection then needs
  * audit_statements prepared.
@@ -76,6 +79,27 @@ extern const size_t col_health_routes_count;
 struct audit_entry;
 int col_study_create(PGconn *conn, const struct cfg *cfg, const char *path,
                      const struct audit_entry *who, struct err *e);
+
+/* What col_study_texts() did with a study's item texts. */
+enum col_texts_outcome {
+    COL_TEXTS_STORED = 0, /* the study had none for that instrument version */
+    COL_TEXTS_UNCHANGED,  /* the same texts (by checksum) were stored already */
+    COL_TEXTS_REPLACED,   /* other texts were stored, and nobody had answered them */
+};
+
+/*
+ * `attune study texts STUDY FILE`: checks an item texts file (format in
+ * docs/instruments.md) against the definition study `study` schedules — the
+ * file names the instrument and version — and stores it in item_texts
+ * (sql/008_item_texts.sql) with a study.texts audit row (with `who`), in one
+ * transaction. Texts stored already with another checksum are replaced only
+ * while no participant of the study has answered that version; after that
+ * COL_ECHANGED. COL_ENOTFOUND for an unknown study or an instrument it does
+ * not schedule; COL_EINVAL (naming the file and field) for a file the engine
+ * refuses. *outcome says what happened.
+ */
+int col_study_texts(PGconn *conn, const char *study, const char *path,
+                    const struct audit_entry *who, int *outcome, struct err *e);
 
 /* Whether a study exists: 1, 0, or a negative db_status. */
 int col_study_exists(PGconn *conn, const char *study, struct err *e);

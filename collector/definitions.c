@@ -6,6 +6,13 @@
  * version never changes, so entries are never invalidated; what a study
  * schedules is cached the same way (schedules are fixed when a study is
  * created).
+ *
+ * The item texts a study supplies for a scoring key (sql/008_item_texts.sql)
+ * are cached here too, by study, instrument, version and checksum. Texts may
+ * be replaced while nobody has answered them, so a lookup asks the database
+ * for the stored checksum (one row by primary key) and parses the texts only
+ * when that checksum is new here; an entry it no longer names stays until the
+ * cache is freed, since a request may still be rendering with it.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -26,6 +33,12 @@ struct col_defs_sched {
     const struct ins_definition *def;
 };
 
+struct col_defs_texts {
+    char *study, *id, *version;
+    char checksum[65];
+    struct ins_texts_file *t;
+};
+
 struct col_defs {
     pthread_mutex_t lock;
     struct col_defs_entry defs[COL_DEFS_MAX];
@@ -34,6 +47,8 @@ struct col_defs {
     size_t n_sched;
     struct col_defs_sched guess[COL_DEFS_MAX]; /* study "" : col_defs_guess() */
     size_t n_guess;
+    struct col_defs_texts texts[COL_DEFS_MAX];
+    size_t n_texts;
 };
 
 int col_defs_new(struct col_defs **out)
@@ -62,6 +77,12 @@ void col_defs_free(struct col_defs *defs)
     }
     for (size_t i = 0; i < defs->n_guess; i++)
         free(defs->guess[i].instrument);
+    for (size_t i = 0; i < defs->n_texts; i++) {
+        free(defs->texts[i].study);
+        free(defs->texts[i].id);
+        free(defs->texts[i].version);
+        ins_texts_free(defs->texts[i].t);
+    }
     pthread_mutex_destroy(&defs->lock);
     free(defs);
 }
@@ -233,4 +254,109 @@ int col_defs_guess(struct col_defs *defs, struct db_pool *pool, const char *inst
         defs->guess[defs->n_guess++].def = *out;
     pthread_mutex_unlock(&defs->lock);
     return 1;
+static const struct ins_texts_file *col_texts_find(struct col_defs *defs, const char *study,
+                                                   const struct ins_definition *def,
+                                                   const char *checksum)
+{
+    for (size_t i = 0; i < defs->n_texts; i++) {
+        const struct col_defs_texts *en = &defs->texts[i];
+        if (strcmp(en->checksum, checksum) == 0 && strcmp(en->study, study) == 0 &&
+            strcmp(en->id, def->id) == 0 && strcmp(en->version, def->version) == 0)
+            return en->t;
+    }
+    return NULL;
+}
+
+/* Loads, checks and caches the texts stored now; *out as col_texts_get. */
+static int col_texts_fetch(struct col_defs *defs, PGconn *conn, const char *study,
+                           const struct ins_definition *def, const struct ins_texts_file **out,
+                           struct err *e)
+{
+    const char *params[3] = {study, def->id, def->version};
+    struct ins_texts_file *t = NULL;
+    PGresult *res = NULL;
+    json_t *root = NULL;
+    json_error_t jerr;
+    char name[200], checksum[65];
+    int rc;
+
+    rc = db_query(conn, "col_item_texts", 3, params, &res, e);
+    if (rc <= 0)
+        goto out;
+    snprintf(checksum, sizeof checksum, "%s", PQgetvalue(res, 0, 1));
+    snprintf(name, sizeof name, "item texts of %s@%s in study %s (stored)", def->id, def->version,
+             study);
+    root = json_loads(PQgetvalue(res, 0, 0), JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL || ins_texts_from_json(def, root, name, &t, e) != 0) {
+        if (root == NULL)
+            err_set(e, DB_EHARD, "%s are not JSON: %s", name, jerr.text);
+        rc = DB_EHARD;
+        goto out;
+    }
+    /* What was stored is what was checked: the engine's checksum of the
+     * canonical JSON read back must be the one stored beside it. */
+    if (strcmp(ins_texts_checksum(t), checksum) != 0) {
+        rc = err_set(e, DB_EHARD, "%s do not match their checksum", name);
+        err_detail(e, "The stored checksum is %s; the texts give %s.", checksum,
+                   ins_texts_checksum(t));
+        goto out;
+    }
+    pthread_mutex_lock(&defs->lock);
+    *out = col_texts_find(defs, study, def, checksum);
+    if (*out == NULL && defs->n_texts < COL_DEFS_MAX) {
+        struct col_defs_texts *en = &defs->texts[defs->n_texts];
+        en->study = strdup(study);
+        en->id = strdup(def->id);
+        en->version = strdup(def->version);
+        if (en->study != NULL && en->id != NULL && en->version != NULL) {
+            snprintf(en->checksum, sizeof en->checksum, "%s", checksum);
+            en->t = t;
+            *out = t;
+            t = NULL;
+            defs->n_texts++;
+        } else {
+            free(en->study);
+            free(en->id);
+            free(en->version);
+            en->study = en->id = en->version = NULL;
+        }
+    }
+    pthread_mutex_unlock(&defs->lock);
+    if (*out == NULL) {
+        rc = err_set(e, DB_EHARD, "the item texts cache is full");
+        goto out;
+    }
+    rc = 1;
+out:
+    ins_texts_free(t);
+    json_decref(root);
+    PQclear(res);
+    return rc;
+}
+
+int col_texts_get(struct col_defs *defs, struct db_pool *pool, PGconn *given, const char *study,
+                  const struct ins_definition *def, const struct ins_texts_file **out,
+                  struct err *e)
+{
+    const char *params[3] = {study, def->id, def->version};
+    PGresult *res = NULL;
+    PGconn *conn;
+    int rc;
+
+    *out = NULL;
+    if (def->texts != INS_TEXTS_STUDY_SUPPLIED)
+        return 0; /* the definition brings its own */
+    if ((conn = col_defs_conn(pool, given, e)) == NULL)
+        return e->code ? e->code : DB_EUNAVAILABLE;
+    rc = db_query(conn, "col_item_texts_checksum", 3, params, &res, e);
+    if (rc == 1) {
+        pthread_mutex_lock(&defs->lock);
+        *out = col_texts_find(defs, study, def, PQgetvalue(res, 0, 0));
+        pthread_mutex_unlock(&defs->lock);
+        if (*out == NULL)
+            rc = col_texts_fetch(defs, conn, study, def, out, e);
+    }
+    PQclear(res);
+    col_defs_conn_done(pool, given, conn);
+    return rc;
 }

@@ -1,6 +1,11 @@
 /*
  * fhir.c — FHIR R4 interchange for participants' apps:
  *   GET  /fhir/Questionnaire/{id}      a registered definition as a Questionnaire
+ *                                      (public: never a study's item texts)
+ *   GET  /api/v1/me/questionnaires/{id}, /api/v1/studies/{study}/questionnaires/{id}
+ *                                      the same as a study schedules it, with the
+ *                                      item texts the study supplied (participant;
+ *                                      study team)
  *   POST /fhir/QuestionnaireResponse   a completed QuestionnaireResponse, taken in
  *                                      through the same path as the JSON API
  *
@@ -13,6 +18,11 @@
  * the response id as is; any other identifier is turned into a name-based
  * uuid (SHA-256 of system|value), so the same identifier always maps to the
  * same response. `authored` is the completion time.
+ *
+ * A scoring key shipped without item texts (ECR-R, PSS-10) takes its wording
+ * from the study, under the study's own permission: the public Questionnaire
+ * leaves its items without text, and only the study's own people — its
+ * participants, its team — get the wording, from the study's routes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +31,17 @@
 #include <sodium.h>
 
 #include "col_int.h"
+
+/* public_url without a trailing slash, for canonical URLs. */
+static void col_fhir_base(const struct col_app *app, char *buf, size_t size)
+{
+    size_t bl;
+
+    snprintf(buf, size, "%s", app->cfg->public_url ? app->cfg->public_url : "");
+    bl = strlen(buf);
+    while (bl > 0 && buf[bl - 1] == '/')
+        buf[--bl] = '\0';
+}
 
 static void col_fhir_questionnaire(struct http_request *req, struct http_reply *rep)
 {
@@ -33,7 +54,6 @@ static void col_fhir_questionnaire(struct http_request *req, struct http_reply *
     char base[512];
     PGconn *conn;
     struct err e;
-    size_t bl;
     int rc;
 
     err_clear(&e);
@@ -62,16 +82,77 @@ static void col_fhir_questionnaire(struct http_request *req, struct http_reply *
                      "No instrument \"%s\" is registered in this database.", id);
         return;
     }
-    snprintf(base, sizeof base, "%s", app->cfg->public_url ? app->cfg->public_url : "");
-    bl = strlen(base);
-    while (bl > 0 && base[bl - 1] == '/')
-        base[--bl] = '\0';
+    col_fhir_base(app, base, sizeof base);
     if (ins_fhir_questionnaire(def, NULL, base, &q, &e) != 0) {
         http_problem(rep, 500, "internal", NULL, NULL, "The Questionnaire could not be made.");
         return;
     }
     http_reply_json(rep, 200, q);
     rep->content_type = "application/fhir+json";
+}
+
+/*
+ * The Questionnaire of instrument {id} in the version `study` schedules, with
+ * the item texts the study supplied: 404 when the study does not schedule it,
+ * 409 when it is a scoring key whose wording the study has not supplied (an
+ * app must not show empty questions, as the web form does not).
+ */
+static void col_fhir_study_questionnaire(struct http_request *req, struct http_reply *rep,
+                                         const char *study)
+{
+    struct col_app *app = col_app_of(req);
+    const char *id = http_path_param(req, "id");
+    const struct ins_definition *def = NULL;
+    const struct ins_texts_file *texts = NULL;
+    json_t *q = NULL;
+    char base[512];
+    struct err e;
+    int rc;
+
+    err_clear(&e);
+    rc = col_defs_scheduled(app->defs, app->pool, NULL, study, id, &def, &e);
+    if (rc == 1)
+        rc = col_texts_get(app->defs, app->pool, NULL, study, def, &texts, &e);
+    if (rc < 0) {
+        col_reply_db_error(rep, &e);
+        return;
+    }
+    if (def == NULL) {
+        http_problem(rep, 404, "not-scheduled", NULL, NULL,
+                     "Study \"%s\" does not schedule an instrument \"%.63s\".", study, id);
+        return;
+    }
+    if (ins_definition_renderable(def, texts, &e) != 0) {
+        http_problem(rep, 409, "texts-missing", NULL, NULL,
+                     "\"%s\" version \"%s\" is a scoring key without item texts, and study "
+                     "\"%s\" has not supplied its wording (attune study texts).",
+                     def->id, def->version, study);
+        return;
+    }
+    col_fhir_base(app, base, sizeof base);
+    if (ins_fhir_questionnaire(def, texts, base, &q, &e) != 0) {
+        http_problem(rep, 500, "internal", NULL, NULL, "The Questionnaire could not be made.");
+        return;
+    }
+    http_reply_json(rep, 200, q);
+    rep->content_type = "application/fhir+json";
+}
+
+/* GET /api/v1/me/questionnaires/{id}: for the participant's app. */
+static void col_fhir_me_questionnaire(struct http_request *req, struct http_reply *rep)
+{
+    struct col_participant p;
+
+    if (!col_participant_or_reply(req, rep, &p))
+        return;
+    col_fhir_study_questionnaire(req, rep, p.study);
+}
+
+/* GET /api/v1/studies/{study}/questionnaires/{id}: for the study team (the
+ * access module has checked membership of {study}). */
+static void col_fhir_team_questionnaire(struct http_request *req, struct http_reply *rep)
+{
+    col_fhir_study_questionnaire(req, rep, http_path_param(req, "study"));
 }
 
 /* A name-based uuid for a non-uuid identifier: SHA-256(system|value), with
@@ -273,6 +354,12 @@ out:
 const struct http_route col_fhir_routes[] = {
     {"GET", "/fhir/Questionnaire/{id}", COL_AUTH_PUBLIC, HTTP_BODY_NONE, 0, col_fhir_questionnaire,
      "an instrument as a FHIR R4 Questionnaire"},
+    {"GET", "/api/v1/me/questionnaires/{id}", COL_AUTH_PARTICIPANT, HTTP_BODY_NONE, 0,
+     col_fhir_me_questionnaire,
+     "a scheduled instrument as a FHIR R4 Questionnaire, with the study's item texts"},
+    {"GET", "/api/v1/studies/{study}/questionnaires/{id}", ACC_VIEWER, HTTP_BODY_NONE, 0,
+     col_fhir_team_questionnaire,
+     "a study's instrument as a FHIR R4 Questionnaire, with its item texts"},
     {"POST", "/fhir/QuestionnaireResponse", COL_AUTH_PARTICIPANT, HTTP_BODY_JSON, 256 * 1024,
      col_fhir_response_post, "submit a FHIR R4 QuestionnaireResponse"},
 };

@@ -1,7 +1,9 @@
 /*
  * form.c — the participant web form, GET and POST /p/<token>.
  *
- * Plain server-rendered HTML built from the instrument definition: no
+ * Plain server-rendered HTML built from the instrument definition (and, for
+ * a scoring key shipped without item texts, the wording its study supplied,
+ * sql/008_item_texts.sql; without that wording the key is not shown): no
  * JavaScript, no inline styles or scripts (the server's CSP forbids them; the
  * one stylesheet is served from /p-assets/form.css), radio buttons with the
  * instrument's own answer labels and large tap targets, "Question n of N" on
@@ -262,9 +264,9 @@ struct col_item_error {
 
 static void col_form_render(struct http_reply *rep, int status, struct col_app *app,
                             const char *token, const struct col_form_ctx *c, size_t which,
-                            const struct ins_definition *def, const char *rid,
-                            const struct http_request *posted, const struct col_item_error *errs,
-                            size_t n_errors)
+                            const struct ins_definition *def, const struct ins_texts_file *texts,
+                            const char *rid, const struct http_request *posted,
+                            const struct col_item_error *errs, size_t n_errors)
 {
     struct col_html h = {0};
     char heading[320];
@@ -320,7 +322,16 @@ static void col_form_render(struct http_reply *rep, int status, struct col_app *
                         "of %zu</span> ",
                         i + 1, errs && errs[i].has ? " class=\"invalid\"" : "", i + 1,
                         def->n_items);
-        col_html_text(&h, ins_item_text(def, NULL, i));
+        if (texts != NULL && strcmp(ins_texts_language(texts), "en") != 0) {
+            /* The page speaks English; the study's wording may not. */
+            col_html_raw(&h, "<span lang=\"");
+            col_html_text(&h, ins_texts_language(texts));
+            col_html_raw(&h, "\">");
+            col_html_text(&h, ins_item_text(def, texts, i));
+            col_html_raw(&h, "</span>");
+        } else {
+            col_html_text(&h, ins_item_text(def, texts, i));
+        }
         col_html_raw(&h, "</legend>");
         if (it->note != NULL) {
             col_html_raw(&h, "<p class=\"hint\">");
@@ -365,6 +376,12 @@ static void col_form_render(struct http_reply *rep, int status, struct col_app *
         col_html_text(&h, def->licence);
         col_html_raw(&h, "</p>");
     }
+    if (texts != NULL) {
+        /* The permission under which the study shows the wording. */
+        col_html_raw(&h, "<p class=\"notice permission\">");
+        col_html_text(&h, ins_texts_permission(texts));
+        col_html_raw(&h, "</p>");
+    }
     col_html_foot(&h, c->support);
     col_html_reply(&h, rep, status);
 }
@@ -393,16 +410,19 @@ static void col_uuid_new(char out[37])
     snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
-/* The definition of due entry `i`, or NULL (and a message page) when it
- * cannot be shown. */
+/* The definition of due entry `i` and the study's item texts for it (*texts,
+ * NULL when the definition brings its own), or NULL (and a message page) when
+ * it cannot be shown. */
 static const struct ins_definition *col_form_def(struct col_app *app, const struct col_form_ctx *c,
-                                                 size_t i, struct http_reply *rep)
+                                                 size_t i, const struct ins_texts_file **texts,
+                                                 struct http_reply *rep)
 {
     const struct ins_definition *def = NULL;
     struct err e;
     PGconn *conn;
     int rc;
 
+    *texts = NULL;
     err_clear(&e);
     conn = db_pool_acquire(app->pool, 5000, &e);
     if (conn == NULL) {
@@ -413,15 +433,19 @@ static const struct ins_definition *col_form_def(struct col_app *app, const stru
     }
     rc =
         col_defs_get(app->defs, app->pool, conn, c->due[i].instrument, c->due[i].version, &def, &e);
+    if (rc == 1)
+        rc = col_texts_get(app->defs, app->pool, conn, c->p.study, def, texts, &e);
     db_pool_release(app->pool, conn);
-    if (rc != 1) {
+    if (rc < 0 || (rc == 0 && def == NULL)) {
         col_form_message(rep, rc < 0 ? 503 : 500, "Please try again in a minute",
                          "We cannot load your questionnaire right now.", c->support);
+        if (rc < 0)
+            http_reply_header(rep, "Retry-After", "5");
         return NULL;
     }
-    /* A licensed instrument shipped without item texts is only shown when
-     * the study supplied them. */
-    if (ins_definition_renderable(def, NULL, &e) != 0) {
+    /* A licensed instrument shipped without item texts is only shown with
+     * the wording the study supplied (sql/008_item_texts.sql). */
+    if (ins_definition_renderable(def, *texts, &e) != 0) {
         col_form_message(rep, 409, "This questionnaire cannot be shown here",
                          "The study has not supplied the wording of this questionnaire. Please "
                          "contact the study team.",
@@ -485,6 +509,7 @@ static void col_form_get(struct http_request *req, struct http_reply *rep)
 {
     struct col_form_ctx *c = arena_alloc(req->arena, sizeof *c);
     const struct ins_definition *def;
+    const struct ins_texts_file *texts;
     const char *want = http_query(req, "q");
     size_t which = 0;
     char rid[37];
@@ -501,11 +526,25 @@ static void col_form_get(struct http_request *req, struct http_reply *rep)
     for (size_t i = 0; want && i < c->n_due; i++)
         if (strcmp(c->due[i].instrument, want) == 0)
             which = i;
-    if ((def = col_form_def(col_app_of(req), c, which, rep)) == NULL)
+    /* Unless one was asked for, the first due questionnaire that can be
+     * shown: a scoring key whose wording the study has not supplied (409)
+     * must not hide the others. */
+    def = NULL;
+    for (size_t k = 0; def == NULL && k < c->n_due; k++) {
+        size_t i = (which + k) % c->n_due;
+        if (k > 0)
+            http_reply_clear(rep); /* the 409 page of the one before */
+        def = col_form_def(col_app_of(req), c, i, &texts, rep);
+        if (def != NULL)
+            which = i;
+        else if (want != NULL || rep->status != 409)
+            return;
+    }
+    if (def == NULL)
         return;
     col_uuid_new(rid);
-    col_form_render(rep, 200, col_app_of(req), http_path_param(req, "token"), c, which, def, rid,
-                    NULL, NULL, 0);
+    col_form_render(rep, 200, col_app_of(req), http_path_param(req, "token"), c, which, def, texts,
+                    rid, NULL, NULL, 0);
 }
 
 static void col_form_post(struct http_request *req, struct http_reply *rep)
@@ -515,6 +554,7 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
     const char *instrument = http_form(req, "instrument");
     const char *rid = http_form(req, "rid");
     const struct ins_definition *def;
+    const struct ins_texts_file *texts;
     struct col_item_error *errs = NULL;
     struct col_submit s;
     json_t *body = NULL, *answers;
@@ -538,7 +578,7 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
                          c->support);
         return;
     }
-    if ((def = col_form_def(app, c, which, rep)) == NULL)
+    if ((def = col_form_def(app, c, which, &texts, rep)) == NULL)
         return;
     errs = arena_calloc(req->arena, def->n_items, sizeof *errs);
     answers = json_object();
@@ -574,8 +614,8 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
     body = json_pack("{s:s, s:s, s:o, s:s}", "id", rid, "instrument", def->id, "answers", answers,
                      "completed_at", completed);
     if (n_errors > 0) {
-        col_form_render(rep, 422, app, http_path_param(req, "token"), c, which, def, rid, req, errs,
-                        n_errors);
+        col_form_render(rep, 422, app, http_path_param(req, "token"), c, which, def, texts, rid,
+                        req, errs, n_errors);
         goto out;
     }
     err_clear(&e);
@@ -616,8 +656,8 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
             }
         }
         if (n_errors > 0)
-            col_form_render(rep, 422, app, http_path_param(req, "token"), c, which, def, rid, req,
-                            errs, n_errors);
+            col_form_render(rep, 422, app, http_path_param(req, "token"), c, which, def, texts, rid,
+                            req, errs, n_errors);
         else
             col_form_message(rep, 422, "This questionnaire cannot be saved now", s.detail,
                              c->support);
@@ -627,8 +667,8 @@ static void col_form_post(struct http_request *req, struct http_reply *rep)
                          "you! Open your personal link again to see what is due now.",
                          c->support);
     } else if (s.status == 503) {
-        col_form_render(rep, 503, app, http_path_param(req, "token"), c, which, def, rid, req, errs,
-                        0);
+        col_form_render(rep, 503, app, http_path_param(req, "token"), c, which, def, texts, rid,
+                        req, errs, 0);
         http_reply_header(rep, "Retry-After", "5");
     } else {
         col_form_message(rep, s.status ? s.status : 500, "Something went wrong",

@@ -130,10 +130,12 @@ int col_event_type_ok(const char *type);
 
 #define COL_PROTOCOL_MAX_ARMS     16
 #define COL_PROTOCOL_MAX_SCHEDULE 64
+#define COL_PROTOCOL_MAX_PATH     1024 /* an item texts path */
 
 struct col_protocol_entry {
     const char *instrument; /* borrowed from the protocol's JSON */
     const char *version;
+    const char *item_texts; /* the study's item texts file (relative to the protocol), or NULL */
     int weeks[105];
     size_t n_weeks;
     int window_days;

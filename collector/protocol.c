@@ -78,7 +78,8 @@ static void col_proto_unknown(json_t *obj, const char *pointer, const char *cons
 
 static void col_proto_schedule(json_t *sched, struct col_protocol *p, json_t *errors)
 {
-    static const char *const known[] = {"instrument", "version", "weeks", "window_days", NULL};
+    static const char *const known[] = {"instrument",  "version",    "weeks",
+                                        "window_days", "item_texts", NULL};
     size_t i, j;
     json_t *entry, *w;
 
@@ -106,6 +107,10 @@ static void col_proto_schedule(json_t *sched, struct col_protocol *p, json_t *er
             col_error_add(errors, ptr, "\"%s\" is not an instrument id", e->instrument);
         }
         e->version = col_proto_string(entry, "version", base, 1, 32, errors);
+        /* A path, relative to the protocol file; read and checked against the
+         * definition by col_study_create(). */
+        e->item_texts =
+            col_proto_string(entry, "item_texts", base, 0, COL_PROTOCOL_MAX_PATH, errors);
         weeks = json_object_get(entry, "weeks");
         snprintf(ptr, sizeof ptr, "%s/weeks", base);
         e->n_weeks = 0;

@@ -170,7 +170,9 @@ static char *col_created_record(const struct ins_definition *def, const struct c
     col_jt_key(&t, "source");
     col_jt_str(&t, source);
     COL_JT_LIT(&t, ",\"scores\":{\"total\":");
-    if (score->voided)
+    /* null when voided, and when the instrument has no total (ECR-R scores
+     * only its two subscales): NaN is not JSON. */
+    if (score->voided || isnan(score->total))
         COL_JT_LIT(&t, "null");
     else
         col_jt_real(&t, score->total);
@@ -256,7 +258,7 @@ static char *col_batch_element(const struct ins_definition *def, const struct co
     col_jt_key(&t, "hash");
     col_jt_str(&t, hash_hex);
     col_jt_key(&t, "total");
-    if (score->voided)
+    if (score->voided || isnan(score->total)) /* as in col_created_record() */
         COL_JT_LIT(&t, "null");
     else
         col_jt_num(&t, score->total);
@@ -537,7 +539,7 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
         snprintf(flags + fu, INS_MAX_FLAGS * 72 + 8 - fu, "}");
     }
     subscales = json_dumps(score.subscales, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    if (!score.voided)
+    if (!score.voided && !isnan(score.total)) /* no total: NULL, as in col_created_record() */
         col_fmt_double(total, sizeof total, score.total);
     snprintf(answered, sizeof answered, "%zu", score.answered);
     snprintf(missing, sizeof missing, "%zu", score.missing);
@@ -548,7 +550,7 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
     params[4] = completed;
     params[5] = source;
     params[6] = hash_hex;
-    params[7] = score.voided ? NULL : total;
+    params[7] = score.voided || isnan(score.total) ? NULL : total;
     params[8] = subscales;
     params[9] = score.severity;
     params[10] = flags;

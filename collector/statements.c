@@ -23,6 +23,16 @@ const struct db_statement col_statements[] = {
     {"col_instrument_definition",
      "SELECT definition::text FROM instruments WHERE id = $1 AND version = $2"},
 
+    /* col_texts_get: the checksum of a study's item texts for an instrument version */
+    {"col_item_texts_checksum",
+     "SELECT checksum FROM item_texts WHERE study_id = $1 AND instrument_id = $2"
+     " AND instrument_version = $3"},
+
+    /* col_texts_get (a checksum not cached yet): the texts themselves */
+    {"col_item_texts",
+     "SELECT texts::text, checksum FROM item_texts WHERE study_id = $1 AND instrument_id = $2"
+     " AND instrument_version = $3"},
+
     /* col_fhir_questionnaire: the latest registered version of an instrument */
     {"col_instrument_latest", "SELECT version FROM instruments WHERE id = $1"
                               " ORDER BY registered_at DESC, version DESC LIMIT 1"},

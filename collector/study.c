@@ -59,6 +59,24 @@ const struct db_statement col_setup_statements[] = {
      "SELECT attune_ensure_event_partitions(to_timestamp($1::bigint / 1000000.0)"
      " - interval '1 day', to_timestamp($1::bigint / 1000000.0)"
      " + make_interval(days => 7 * ($2::integer + 2)))"},
+    /* col_texts_store: a study's item texts for an instrument version (sql/008) */
+    {"col_setup_texts_insert",
+     "INSERT INTO item_texts (study_id, instrument_id, instrument_version, language, permission,"
+     " texts, checksum, supplied_by) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)"
+     " ON CONFLICT DO NOTHING"},
+    /* col_texts_store: the stored checksum, locked for the rest of the transaction */
+    {"col_setup_texts_current",
+     "SELECT checksum FROM item_texts WHERE study_id = $1 AND instrument_id = $2"
+     " AND instrument_version = $3 FOR UPDATE"},
+    /* col_texts_store: whether any participant of the study answered that version */
+    {"col_setup_texts_answered",
+     "SELECT EXISTS (SELECT 1 FROM responses r JOIN participants p ON p.id = r.participant_id"
+     " WHERE p.study_id = $1 AND r.instrument_id = $2 AND r.instrument_version = $3)"},
+    /* col_texts_store: other texts, while nobody has answered them */
+    {"col_setup_texts_update",
+     "UPDATE item_texts SET language = $4, permission = $5, texts = $6::jsonb, checksum = $7,"
+     " supplied_by = $8, supplied_at = now()"
+     " WHERE study_id = $1 AND instrument_id = $2 AND instrument_version = $3"},
     /* col_token_revoke */
     {"col_setup_participant_find", "SELECT id FROM participants WHERE study_id = $1 AND code = $2"},
     /* col_token_revoke */
@@ -91,86 +109,191 @@ static int col_audit(PGconn *conn, const struct audit_entry *who, const char *ac
     return audit_append(conn, &a, e);
 }
 
-static int col_study_insert(PGconn *conn, const struct cfg *cfg, const struct col_protocol *p,
-                            const struct audit_entry *who, struct err *e)
+/* The file a schedule entry's `item_texts` names: relative to the protocol
+ * file's folder (an absolute path as it is). -1 when too long. */
+static int col_texts_path(const char *protocol_path, const char *rel, char *buf, size_t size)
+{
+    const char *slash = strrchr(protocol_path, '/');
+    int n;
+
+    if (rel[0] == '/' || slash == NULL)
+        n = snprintf(buf, size, "%s", rel);
+    else
+        n = snprintf(buf, size, "%.*s/%s", (int)(slash - protocol_path), protocol_path, rel);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/*
+ * Stores a study's checked texts for `def` (its id and version) as `by`:
+ * inserts them, or finds them stored with the same checksum (unchanged), or
+ * replaces them when no participant of the study has answered that version
+ * yet. Refuses (COL_ECHANGED) a different checksum once there are responses:
+ * like a registered definition, wording that was answered never changes in
+ * place. `previous` gets the stored checksum ("" when there was none).
+ */
+static int col_texts_store(PGconn *conn, const char *study, const struct ins_definition *def,
+                           const struct ins_texts_file *t, const char *by, int *outcome,
+                           char previous[65], struct err *e)
+{
+    const char *params[8] = {study,
+                             def->id,
+                             def->version,
+                             ins_texts_language(t),
+                             ins_texts_permission(t),
+                             ins_texts_canonical(t),
+                             ins_texts_checksum(t),
+                             by};
+    PGresult *res = NULL;
+    int rc, answered;
+
+    previous[0] = '\0';
+    rc = db_query(conn, "col_setup_texts_insert", 8, params, NULL, e);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        *outcome = COL_TEXTS_STORED;
+        return 0;
+    }
+    rc = db_query(conn, "col_setup_texts_current", 3, params, &res, e);
+    if (rc != 1) {
+        PQclear(res);
+        return rc < 0 ? rc : err_set(e, DB_EHARD, "stored item texts vanished");
+    }
+    snprintf(previous, 65, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    res = NULL;
+    if (strcmp(previous, ins_texts_checksum(t)) == 0) {
+        *outcome = COL_TEXTS_UNCHANGED;
+        return 0;
+    }
+    rc = db_query(conn, "col_setup_texts_answered", 3, params, &res, e);
+    if (rc != 1) {
+        PQclear(res);
+        return rc < 0 ? rc : err_set(e, DB_EHARD, "could not count responses");
+    }
+    answered = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (answered) {
+        err_set(e, COL_ECHANGED,
+                "item texts of \"%s\" version \"%s\" in study \"%s\" already have responses",
+                def->id, def->version, study);
+        err_detail(e, "The stored texts have checksum %s; the file's is %s.", previous,
+                   ins_texts_checksum(t));
+        err_hint(e, "Wording that participants have answered is part of their data and never "
+                    "changes in place; other wording needs another instrument version, "
+                    "scheduled in a new study.");
+        return COL_ECHANGED;
+    }
+    rc = db_query(conn, "col_setup_texts_update", 8, params, NULL, e);
+    if (rc < 0)
+        return rc;
+    *outcome = COL_TEXTS_REPLACED;
+    return 0;
+}
+
+static int col_study_insert(PGconn *conn, const struct cfg *cfg, const char *path,
+                            const struct col_protocol *p, const struct audit_entry *who,
+                            struct err *e)
 {
     char weeks[16], week[16], window[16];
-    char *protocol_text = NULL, checksum[65];
+    char *protocol_text = NULL, *text = NULL, checksum[65];
+    const struct ins_definition *defs[COL_PROTOCOL_MAX_SCHEDULE] = {0};
+    struct ins_texts_file *texts[COL_PROTOCOL_MAX_SCHEDULE] = {0};
     struct ins_registry *reg = NULL;
+    json_t *detail = NULL, *texts_detail = NULL;
     PGresult *res = NULL;
     int rc;
 
     rc = col_study_exists(conn, p->id, e);
     if (rc < 0)
-        return rc;
-    if (rc > 0)
-        return err_set(e, COL_EEXISTS, "study \"%s\" already exists", p->id);
+        goto out;
+    if (rc > 0) {
+        rc = err_set(e, COL_EEXISTS, "study \"%s\" already exists", p->id);
+        goto out;
+    }
     rc = db_query(conn, "col_setup_timezone_ok", 1, &p->timezone, &res, e);
     if (rc < 0)
-        return rc;
+        goto out;
     if (PQgetvalue(res, 0, 0)[0] != 't') {
-        PQclear(res);
-        err_set(e, COL_EINVAL, "invalid protocol: unknown time zone \"%s\"", p->timezone);
+        rc = err_set(e, COL_EINVAL, "invalid protocol: unknown time zone \"%s\"", p->timezone);
         err_detail(e, "/timezone: PostgreSQL does not know this zone; use an IANA name such "
                       "as \"Europe/London\".");
-        return COL_EINVAL;
+        goto out;
     }
     PQclear(res);
+    res = NULL;
     /* Register every scheduled definition (the file's text, checked by the
-     * instruments engine), refusing one whose registered version differs. */
+     * instruments engine), refusing one whose registered version differs;
+     * check the study's item texts against their definitions. */
     if ((rc = ins_registry_load(cfg->instruments_dir, &reg, e)) != 0) {
         err_prefix(e, "instrument definitions");
-        return COL_EINVAL;
+        rc = COL_EINVAL;
+        goto out;
     }
     for (size_t i = 0; i < p->n_schedule; i++) {
         const struct col_protocol_entry *s = &p->schedule[i];
         const struct ins_definition *def = ins_registry_find(reg, s->instrument, s->version);
-        char *text;
         const char *params[4] = {s->instrument, s->version, NULL, NULL};
         if (def == NULL) {
-            ins_registry_free(reg);
-            err_set(e, COL_ENOTFOUND, "no definition of instrument \"%s\" version \"%s\" in \"%s\"",
-                    s->instrument, s->version, cfg->instruments_dir);
+            rc = err_set(e, COL_ENOTFOUND,
+                         "no definition of instrument \"%s\" version \"%s\" in \"%s\"",
+                         s->instrument, s->version, cfg->instruments_dir);
             err_hint(e, "Instrument definitions are <id>-<version>.json files in the instruments "
                         "folder (ATTUNE_INSTRUMENTS_DIR); see docs/instruments.md.");
-            return COL_ENOTFOUND;
+            goto out;
+        }
+        defs[i] = def;
+        if (s->item_texts != NULL) {
+            char tpath[4096];
+            if (col_texts_path(path, s->item_texts, tpath, sizeof tpath) != 0) {
+                rc = err_set(e, COL_EINVAL,
+                             "invalid protocol \"%s\": /schedule/%zu/item_texts: path too long",
+                             path, i);
+                goto out;
+            }
+            if (ins_texts_load(def, tpath, &texts[i], e) != 0) {
+                err_prefix(e, "invalid protocol \"%s\": /schedule/%zu/item_texts", path, i);
+                rc = e->code = COL_EINVAL;
+                goto out;
+            }
         }
         if ((text = strndup(def->text, def->text_len)) == NULL) {
-            ins_registry_free(reg);
-            return err_set(e, COL_EINVAL, "out of memory");
+            rc = err_set(e, COL_EINVAL, "out of memory");
+            goto out;
         }
         snprintf(checksum, sizeof checksum, "%s", def->checksum);
         params[2] = checksum;
         params[3] = text;
         rc = db_query(conn, "col_setup_instrument_register", 4, params, NULL, e);
         free(text);
-        if (rc < 0) {
-            ins_registry_free(reg);
-            return rc;
-        }
+        text = NULL;
+        if (rc < 0)
+            goto out;
         rc = db_query(conn, "col_setup_instrument_checksum", 2, params, &res, e);
         if (rc != 1) {
-            PQclear(res);
-            ins_registry_free(reg);
-            return rc < 0 ? rc : err_set(e, DB_EHARD, "instrument registration vanished");
+            if (rc >= 0)
+                rc = err_set(e, DB_EHARD, "instrument registration vanished");
+            goto out;
         }
         if (strcmp(PQgetvalue(res, 0, 0), checksum) != 0) {
-            err_set(e, COL_ECHANGED,
-                    "instrument \"%s\" version \"%s\" is registered with a different definition",
-                    s->instrument, s->version);
+            rc = err_set(e, COL_ECHANGED,
+                         "instrument \"%s\" version \"%s\" is registered with a different "
+                         "definition",
+                         s->instrument, s->version);
             err_detail(e, "The registered checksum is %s; the file's is %s.", PQgetvalue(res, 0, 0),
                        checksum);
             err_hint(e, "A definition never changes in place: give the changed file a new "
                         "version and schedule that.");
-            PQclear(res);
-            ins_registry_free(reg);
-            return COL_ECHANGED;
+            goto out;
         }
         PQclear(res);
         res = NULL;
     }
-    ins_registry_free(reg);
     protocol_text = json_dumps(p->root, JSON_COMPACT);
+    if (protocol_text == NULL) {
+        rc = err_set(e, COL_EINVAL, "out of memory");
+        goto out;
+    }
     snprintf(weeks, sizeof weeks, "%d", p->weeks);
     {
         const char *params[7] = {p->id,
@@ -180,15 +303,13 @@ static int col_study_insert(PGconn *conn, const struct cfg *cfg, const struct co
                                  p->allow_late ? "true" : "false",
                                  p->support_text ? p->support_text : col_default_support_text,
                                  protocol_text};
-        rc = db_query(conn, "col_setup_study_insert", 7, params, NULL, e);
-        free(protocol_text);
-        if (rc < 0)
-            return rc;
+        if ((rc = db_query(conn, "col_setup_study_insert", 7, params, NULL, e)) < 0)
+            goto out;
     }
     for (size_t i = 0; i < p->n_arms; i++) {
         const char *params[3] = {p->id, p->arm_ids[i], p->arm_labels[i]};
         if ((rc = db_query(conn, "col_setup_arm_insert", 3, params, NULL, e)) < 0)
-            return rc;
+            goto out;
     }
     for (size_t i = 0; i < p->n_schedule; i++) {
         const struct col_protocol_entry *s = &p->schedule[i];
@@ -197,18 +318,33 @@ static int col_study_insert(PGconn *conn, const struct cfg *cfg, const struct co
             const char *params[5] = {p->id, s->instrument, s->version, week, window};
             snprintf(week, sizeof week, "%d", s->weeks[w]);
             if ((rc = db_query(conn, "col_setup_schedule_insert", 5, params, NULL, e)) < 0)
-                return rc;
+                goto out;
+        }
+        if (texts[i] != NULL) {
+            char previous[65], key[INS_ID_MAX + INS_VERSION_MAX + 2];
+            int outcome;
+            if ((rc = col_texts_store(conn, p->id, defs[i], texts[i],
+                                      who && who->actor ? who->actor : "attune", &outcome, previous,
+                                      e)) != 0)
+                goto out;
+            if (texts_detail == NULL && (texts_detail = json_object()) == NULL) {
+                rc = err_set(e, COL_EINVAL, "out of memory");
+                goto out;
+            }
+            snprintf(key, sizeof key, "%s@%s", s->instrument, s->version);
+            json_object_set_new(texts_detail, key, json_string(ins_texts_checksum(texts[i])));
         }
     }
     {
         char target[96];
-        json_t *detail =
-            json_pack("{s:i, s:i}", "arms", (int)p->n_arms, "schedule", (int)p->n_schedule);
+        detail = json_pack("{s:i, s:i}", "arms", (int)p->n_arms, "schedule", (int)p->n_schedule);
+        if (detail != NULL && texts_detail != NULL) {
+            json_object_set_new(detail, "item_texts", texts_detail);
+            texts_detail = NULL;
+        }
         snprintf(target, sizeof target, "study:%s", p->id);
-        rc = col_audit(conn, who, "study.create", target, p->id, detail, e);
-        json_decref(detail);
-        if (rc < 0)
-            return rc;
+        if ((rc = col_audit(conn, who, "study.create", target, p->id, detail, e)) < 0)
+            goto out;
     }
     if (p->event_types != NULL) {
         size_t i;
@@ -218,10 +354,20 @@ static int col_study_insert(PGconn *conn, const struct cfg *cfg, const struct co
             const char *params[3] = {p->id, json_string_value(json_object_get(et, "type")),
                                      json_string_value(json_object_get(et, "description"))};
             if ((rc = db_query(conn, "col_setup_event_type_insert", 3, params, NULL, e)) < 0)
-                return rc;
+                goto out;
         }
     }
-    return 0;
+    rc = 0;
+out:
+    for (size_t i = 0; i < p->n_schedule; i++)
+        ins_texts_free(texts[i]);
+    ins_registry_free(reg);
+    json_decref(detail);
+    json_decref(texts_detail);
+    free(protocol_text);
+    free(text);
+    PQclear(res);
+    return rc;
 }
 
 /* Ends a transaction begun with BEGIN: COMMIT when rc is 0, else ROLLBACK. */
@@ -270,11 +416,107 @@ int col_study_create(PGconn *conn, const struct cfg *cfg, const char *path,
     }
     if ((rc = db_exec(conn, "BEGIN", e)) != 0)
         goto out;
-    rc = col_finish_tx(conn, col_study_insert(conn, cfg, p, who, e), e);
+    rc = col_finish_tx(conn, col_study_insert(conn, cfg, path, p, who, e), e);
 out:
     col_protocol_free(p);
     json_decref(root);
     json_decref(errors);
+    return rc;
+}
+
+static int col_study_texts_tx(PGconn *conn, const char *study, const char *path, json_t *root,
+                              const struct audit_entry *who, int *outcome, struct err *e)
+{
+    const char *base = strrchr(path, '/');
+    const char *inst = json_string_value(json_object_get(root, "instrument"));
+    const char *ver = json_string_value(json_object_get(root, "version"));
+    const char *params[2] = {study, inst};
+    struct ins_definition *def = NULL;
+    struct ins_texts_file *t = NULL;
+    json_t *stored = NULL, *detail = NULL;
+    PGresult *res = NULL;
+    char name[160], previous[65], target[96];
+    json_error_t jerr;
+    int rc;
+
+    base = base ? base + 1 : path;
+    if (inst == NULL || ver == NULL) {
+        rc = err_set(e, COL_EINVAL, "\"%s\": not an item texts file", base);
+        err_detail(e, "Its /instrument and /version must name the definition the texts are for.");
+        goto out;
+    }
+    if ((rc = col_study_exists(conn, study, e)) <= 0) {
+        if (rc == 0)
+            rc = err_set(e, COL_ENOTFOUND, "study \"%s\" does not exist", study);
+        goto out;
+    }
+    /* The version the study schedules, as registered: texts go with it. */
+    if ((rc = db_query(conn, "col_schedule_version", 2, params, &res, e)) <= 0) {
+        if (rc == 0)
+            rc = err_set(e, COL_ENOTFOUND, "study \"%s\" does not schedule instrument \"%.63s\"",
+                         study, inst);
+        goto out;
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), ver) != 0) {
+        rc = err_set(e, COL_EINVAL,
+                     "\"%s\": texts are for \"%s\" version \"%.32s\", but study "
+                     "\"%s\" schedules version \"%s\"",
+                     base, inst, ver, study, PQgetvalue(res, 0, 0));
+        goto out;
+    }
+    PQclear(res);
+    res = NULL;
+    params[0] = inst;
+    params[1] = ver;
+    if ((rc = db_query(conn, "col_instrument_definition", 2, params, &res, e)) != 1) {
+        if (rc >= 0)
+            rc = err_set(e, DB_EHARD, "instrument \"%s\" version \"%s\" is not registered", inst,
+                         ver);
+        goto out;
+    }
+    snprintf(name, sizeof name, "%s@%s (registered)", inst, ver);
+    stored = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+    if (stored == NULL || ins_definition_from_json(stored, name, &def, e) != 0) {
+        if (stored == NULL)
+            err_set(e, DB_EHARD, "registered definition %s is not JSON: %s", name, jerr.text);
+        rc = DB_EHARD;
+        goto out;
+    }
+    if (ins_texts_from_json(def, root, base, &t, e) != 0) {
+        rc = e->code = COL_EINVAL;
+        goto out;
+    }
+    if ((rc = col_texts_store(conn, study, def, t, who && who->actor ? who->actor : "attune",
+                              outcome, previous, e)) != 0)
+        goto out;
+    if (*outcome != COL_TEXTS_UNCHANGED) {
+        detail = json_pack("{s:s, s:s, s:s, s:s?}", "instrument", inst, "version", ver, "checksum",
+                           ins_texts_checksum(t), "replaced", previous[0] ? previous : NULL);
+        snprintf(target, sizeof target, "study:%s", study);
+        if ((rc = col_audit(conn, who, "study.texts", target, study, detail, e)) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    ins_texts_free(t);
+    ins_definition_free(def);
+    json_decref(stored);
+    json_decref(detail);
+    PQclear(res);
+    return rc;
+}
+
+int col_study_texts(PGconn *conn, const char *study, const char *path,
+                    const struct audit_entry *who, int *outcome, struct err *e)
+{
+    json_t *root = NULL;
+    int rc;
+
+    if (ins_texts_read(path, &root, e) != 0)
+        return e->code = COL_EINVAL;
+    if ((rc = db_exec(conn, "BEGIN", e)) == 0)
+        rc = col_finish_tx(conn, col_study_texts_tx(conn, study, path, root, who, outcome, e), e);
+    json_decref(root);
     return rc;
 }
 

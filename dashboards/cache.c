@@ -415,6 +415,22 @@ send:
     free(cp.body);
 }
 
+void dash_reply_private_doc(struct http_request *req, struct http_reply *rep,
+                            const struct dash_doc_kind *kind, const char *param)
+{
+    const char *study = http_path_param(req, "study");
+    struct err e;
+
+    err_clear(&e);
+    if (dash_audit_read(req, "participant.list",
+                        arena_printf(req->arena, "study:%s/%s", study, kind->name), NULL,
+                        &e) != 0) {
+        dash_reply_error(req, rep, e.code, &e);
+        return;
+    }
+    dash_reply_doc(req, rep, kind, param, DASH_PRIVATE);
+}
+
 void dash_cache_invalidate(struct dash_app *d, const struct dash_doc_kind *kind, const char *study)
 {
     struct dash_cache *c = d->cache;

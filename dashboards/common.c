@@ -16,7 +16,6 @@
 #include "dash_int.h"
 #include "ds.h"
 #include "ins.h"
-#include "log.h"
 
 struct dash_app *dash_of(const struct http_request *req)
 {
@@ -69,8 +68,6 @@ int dash_query(struct db_pool *pool, const char *name, int nparams, const char *
 
 void dash_reply_error(struct http_request *req, struct http_reply *rep, int rc, const struct err *e)
 {
-    char q[512];
-
     if (rc == DASH_ENOTFOUND || rc == DS_ENOTFOUND) {
         http_problem(rep, 404, "not-found", NULL, NULL, "%s.", e->message);
         return;
@@ -80,19 +77,10 @@ void dash_reply_error(struct http_request *req, struct http_reply *rep, int rc, 
         return;
     }
     if (rc == DB_EUNAVAILABLE || rc == DB_EBUSY || e->code == DB_EUNAVAILABLE ||
-        e->code == DB_EBUSY) {
-        log_event(LOG_WARN, "db.unavailable", "message=%s req=%s",
-                  log_quote(q, sizeof q, e->message), req->request_id);
-        http_problem(rep, 503, "unavailable", "Service Unavailable", NULL,
-                     "The database cannot be reached right now; try again shortly.");
-        http_reply_header(rep, "Retry-After", "5");
-        return;
-    }
-    log_event(LOG_ERROR, "dash.failed", "message=%s req=%s", log_quote(q, sizeof q, e->message),
-              req->request_id);
-    http_problem(rep, 500, "internal", NULL, NULL,
-                 "The request failed; the server log has the details under request id %s.",
-                 req->request_id);
+        e->code == DB_EBUSY)
+        acc_reply_unavailable(req, rep, e);
+    else
+        acc_reply_internal(req, rep, "dash.failed", e);
 }
 
 int dash_pick_instrument(PGconn *conn, const char *study, const char *param, char *out, size_t size,

@@ -95,6 +95,14 @@ void dash_reply_doc(struct http_request *req, struct http_reply *rep,
                     const struct dash_doc_kind *kind, const char *param, enum dash_part part);
 
 /*
+ * Answers with the private part of a document, after auditing the read as a
+ * participant-level list ("participant.list" on "study:<study>/<kind>"): if
+ * the audit row cannot be written, no participant-level data leaves.
+ */
+void dash_reply_private_doc(struct http_request *req, struct http_reply *rep,
+                            const struct dash_doc_kind *kind, const char *param);
+
+/*
  * Marks the cached documents of `kind` for `study` stale, whatever their
  * version (the intake counts change without a data version).
  */

@@ -198,6 +198,31 @@ static void dash_stream_free(void *ctx)
     free(s);
 }
 
+/* Audits an export of `filename` (one of the study's files) as `action`, before its first byte. */
+static int dash_export_audit(struct http_request *req, const char *action, const char *filename,
+                             struct err *e)
+{
+    json_t *detail = json_pack("{s:s}", "file", filename);
+    int rc = dash_audit_read(
+        req, action,
+        arena_printf(req->arena, "study:%s/%s", http_path_param(req, "study"), filename), detail,
+        e);
+
+    json_decref(detail);
+    return rc;
+}
+
+/* Names the download "<study>-<filename>". */
+static void dash_export_attachment(struct http_request *req, struct http_reply *rep,
+                                   const char *filename)
+{
+    char disposition[200];
+
+    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s-%s\"",
+             http_path_param(req, "study"), filename);
+    http_reply_header(rep, "Content-Disposition", disposition);
+}
+
 /*
  * Starts streaming the rows of a named statement after `header` (borrowed).
  * Audits `action` on `target` first. On failure fills `rep` with the error.
@@ -208,19 +233,11 @@ static void dash_stream_start(struct http_request *req, struct http_reply *rep,
                               const char *content_type, const char *filename, const char *action)
 {
     struct err e;
-    char disposition[200];
-    json_t *detail;
     int rc;
 
     err_clear(&e);
     s->pool = dash_of(req)->pool;
-    detail = json_pack("{s:s}", "file", filename);
-    rc = dash_audit_read(
-        req, action,
-        arena_printf(req->arena, "study:%s/%s", http_path_param(req, "study"), filename), detail,
-        &e);
-    json_decref(detail);
-    if (rc != 0)
+    if ((rc = dash_export_audit(req, action, filename, &e)) != 0)
         goto fail;
     if ((s->conn = db_pool_acquire(s->pool, 5000, &e)) == NULL) {
         rc = e.code;
@@ -247,9 +264,7 @@ static void dash_stream_start(struct http_request *req, struct http_reply *rep,
     rep->stream = dash_stream_pull;
     rep->stream_ctx = s;
     rep->stream_free = dash_stream_free;
-    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s-%s\"",
-             http_path_param(req, "study"), filename);
-    http_reply_header(rep, "Content-Disposition", disposition);
+    dash_export_attachment(req, rep, filename);
     return;
 fail:
     dash_stream_free(s);
@@ -265,8 +280,12 @@ static struct dash_stream *dash_stream_new(struct http_reply *rep)
     return s;
 }
 
-/* GET .../export/responses-long.csv */
-void dash_export_long(struct http_request *req, struct http_reply *rep)
+/*
+ * An export of a named statement's rows as they come, one CSV line each,
+ * after `header`: the study is the statement's one parameter.
+ */
+static void dash_export_rows(struct http_request *req, struct http_reply *rep,
+                             const char *statement, const char *header, const char *filename)
 {
     const char *params[1] = {http_path_param(req, "study")};
     struct dash_stream *s = dash_stream_new(rep);
@@ -274,23 +293,24 @@ void dash_export_long(struct http_request *req, struct http_reply *rep)
     if (s == NULL)
         return;
     s->row = dash_row_csv;
-    dash_stream_start(req, rep, s, "dash_export_long", 1, params,
-                      "code,arm,instrument,version,week,completed_at,timing,variable,value\r\n",
-                      "text/csv; charset=utf-8", "responses-long.csv", "export.csv");
+    dash_stream_start(req, rep, s, statement, 1, params, header, "text/csv; charset=utf-8",
+                      filename, "export.csv");
+}
+
+/* GET .../export/responses-long.csv */
+void dash_export_long(struct http_request *req, struct http_reply *rep)
+{
+    dash_export_rows(req, rep, "dash_export_long",
+                     "code,arm,instrument,version,week,completed_at,timing,variable,value\r\n",
+                     "responses-long.csv");
 }
 
 /* GET .../export/events.csv */
 void dash_export_events(struct http_request *req, struct http_reply *rep)
 {
-    const char *params[1] = {http_path_param(req, "study")};
-    struct dash_stream *s = dash_stream_new(rep);
-
-    if (s == NULL)
-        return;
-    s->row = dash_row_csv;
-    dash_stream_start(req, rep, s, "dash_export_events", 1, params,
-                      "code,arm,event_id,type,at,study_week,duration_s,received_at,props\r\n",
-                      "text/csv; charset=utf-8", "events.csv", "export.csv");
+    dash_export_rows(req, rep, "dash_export_events",
+                     "code,arm,event_id,type,at,study_week,duration_s,received_at,props\r\n",
+                     "events.csv");
 }
 
 /* ---- the codebook and the wide layout: both from the schedule and the definitions ---- */
@@ -412,7 +432,6 @@ void dash_export_codebook(struct http_request *req, struct http_reply *rep)
     };
     struct dash_stream *s = dash_stream_new(rep);
     struct dash_app *d = dash_of(req);
-    char disposition[200];
     struct err e;
     PGconn *conn;
     int rc;
@@ -432,14 +451,8 @@ void dash_export_codebook(struct http_request *req, struct http_reply *rep)
     if (rc == 0)
         rc = dash_variables(req, conn, dash_codebook_row, s, &e);
     db_pool_release(d->pool, conn);
-    if (rc == 0) {
-        json_t *detail = json_pack("{s:s}", "file", "codebook.csv");
-        rc = dash_audit_read(
-            req, "export.csv",
-            arena_printf(req->arena, "study:%s/codebook.csv", http_path_param(req, "study")),
-            detail, &e);
-        json_decref(detail);
-    }
+    if (rc == 0)
+        rc = dash_export_audit(req, "export.csv", "codebook.csv", &e);
     if (rc != 0) {
         free(s->buf);
         free(s);
@@ -448,9 +461,7 @@ void dash_export_codebook(struct http_request *req, struct http_reply *rep)
     }
     http_reply_take(rep, 200, "text/csv; charset=utf-8", s->buf, s->len);
     free(s);
-    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s-codebook.csv\"",
-             http_path_param(req, "study"));
-    http_reply_header(rep, "Content-Disposition", disposition);
+    dash_export_attachment(req, rep, "codebook.csv");
 }
 
 static int dash_wide_column(void *ctx, const struct dash_var *v)
@@ -533,16 +544,10 @@ void dash_export_analysis(struct http_request *req, struct http_reply *rep)
 /* GET .../export/claims.csv: the claim table of the newest outcomes run, with its provenance. */
 void dash_export_report(struct http_request *req, struct http_reply *rep)
 {
-    const char *params[1] = {http_path_param(req, "study")};
-    struct dash_stream *s = dash_stream_new(rep);
-
-    if (s == NULL)
-        return;
-    s->row = dash_row_csv;
-    dash_stream_start(req, rep, s, "dash_export_claims", 1, params,
-                      "instrument,arm,population,definition,n,value,ci_low,ci_high,ci_method,"
-                      "run_id,run_at,input_fingerprint,program_version\r\n",
-                      "text/csv; charset=utf-8", "claims.csv", "export.csv");
+    dash_export_rows(req, rep, "dash_export_claims",
+                     "instrument,arm,population,definition,n,value,ci_low,ci_high,ci_method,"
+                     "run_id,run_at,input_fingerprint,program_version\r\n",
+                     "claims.csv");
 }
 
 /*

@@ -147,14 +147,5 @@ void dash_api_quality(struct http_request *req, struct http_reply *rep)
 
 void dash_api_quality_participants(struct http_request *req, struct http_reply *rep)
 {
-    struct err e;
-    const char *study = http_path_param(req, "study");
-
-    err_clear(&e);
-    if (dash_audit_read(req, "participant.list",
-                        arena_printf(req->arena, "study:%s/quality", study), NULL, &e) != 0) {
-        dash_reply_error(req, rep, e.code, &e);
-        return;
-    }
-    dash_reply_doc(req, rep, &dash_doc_quality, NULL, DASH_PRIVATE);
+    dash_reply_private_doc(req, rep, &dash_doc_quality, NULL);
 }

@@ -101,6 +101,12 @@ void ds_long_free(struct ds_long *d);
 int ds_arm_index(const struct ds_long *d, const char *arm);
 
 /*
+ * How many arms have at least one score (a mixed model puts the arm in only
+ * when two or more do).
+ */
+size_t ds_arms_with_scores(const struct ds_long *d);
+
+/*
  * Who counts in a pre/post analysis:
  * - DS_COMPLETERS: participants with a score at both times.
  * - DS_BOCF: everyone with a baseline; a missing follow-up is the baseline

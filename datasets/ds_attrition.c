@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "ds_attrition.h"
+#include "ds_int.h"
 
 const struct db_statement ds_attrition_statements[] = {
     /* ds_attrition_load: asof as given, or now, in one canonical UTC form */
@@ -253,27 +254,6 @@ out:
     free(st);
     free(seen);
     return rc;
-}
-
-static void ds_hash_text(crypto_hash_sha256_state *st, const char *s)
-{
-    crypto_hash_sha256_update(st, (const unsigned char *)s, (unsigned long long)strlen(s) + 1);
-}
-
-static long ds_find_id(const long long *ids, size_t n, long long id)
-{
-    size_t lo = 0, hi = n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ids[mid] < id)
-            lo = mid + 1;
-        else if (ids[mid] > id)
-            hi = mid;
-        else
-            return (long)mid;
-    }
-    return -1;
 }
 
 int ds_attrition_load(PGconn *conn, const char *study, const char *instrument, const char *asof,

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "ds_engage.h"
+#include "ds_int.h"
 
 const struct db_statement ds_engage_statements[] = {
     /* ds_engagement_load: each participant's current study week at asof, the
@@ -34,28 +35,6 @@ const struct db_statement ds_engage_statements[] = {
                        " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"},
     {NULL, NULL},
 };
-
-static void ds_hash_text(crypto_hash_sha256_state *st, const char *s)
-{
-    crypto_hash_sha256_update(st, (const unsigned char *)s, (unsigned long long)strlen(s) + 1);
-}
-
-/* The index of a participant id in the ascending ids, or -1. */
-static long ds_find_id(const long long *ids, size_t n, long long id)
-{
-    size_t lo = 0, hi = n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ids[mid] < id)
-            lo = mid + 1;
-        else if (ids[mid] > id)
-            hi = mid;
-        else
-            return (long)mid;
-    }
-    return -1;
-}
 
 int ds_engagement_load(PGconn *conn, const char *study, const struct ds_long *d, const char *asof,
                        int64_t cap_us, struct ds_engagement **out, struct err *e)

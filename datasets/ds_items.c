@@ -2,24 +2,20 @@
  * ds_items.c — item answers from a wide CSV file or from response_items
  * (see ds_items.h).
  *
- * The CSV file is fed to libcsv one physical line at a time, as in
- * ds_csv.c, so every record's line number is known for messages.
+ * The CSV file is read by ds_csv_read() (ds_int.h), as the long loader's
+ * is, so both refuse a file in the same words and with its line.
  */
-#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <csv.h>
 #include <sodium.h>
 
+#include "ds_int.h"
 #include "ds_items.h"
 
-#define DS_ITEMS_MAX_FIELD   4096
-#define DS_ITEMS_MAX_COLUMNS 1000
-#define DS_ITEMS_MAX_ROWS    10000000u
+#define DS_ITEMS_MAX_ROWS 10000000u
 
 const struct db_statement ds_item_statements[] = {
     /* ds_load_study_items: does the study exist */
@@ -99,12 +95,13 @@ static long ds_items_row(struct ds_items *d, size_t *cap, const char *id)
     return (long)d->n++;
 }
 
-/* "R\tid\tv1\t...\n" per row, sorted, so the hash does not depend on row order. */
+/* qsort order of strings: the fingerprint's row lines, the item names of a study. */
 static int ds_items_cmp(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* "R\tid\tv1\t...\n" per row, sorted, so the hash does not depend on row order. */
 static int ds_items_fingerprint(struct ds_items *d, struct err *e)
 {
     crypto_hash_sha256_state st;
@@ -147,175 +144,69 @@ out:
     return rc;
 }
 
-/* strtod that accepts only a whole finite number (C locale). */
-static int ds_items_number(const char *text, double *out)
-{
-    char *end;
-    double v;
-
-    while (*text == ' ')
-        text++;
-    errno = 0;
-    v = strtod(text, &end);
-    if (end == text || errno == ERANGE || !isfinite(v))
-        return -1;
-    while (*end == ' ')
-        end++;
-    if (*end != '\0')
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* ---- CSV ---- */
 
 struct ds_items_csv {
     struct ds_items *d;
-    const char *path;
     const char *id_column;
-    struct err *e;
-    int rc;
-    uint32_t line, record_line;
-    int header_done;
-    size_t field;
-    char *header[DS_ITEMS_MAX_COLUMNS];
-    size_t n_header;
-    int too_wide;
-    size_t first_len; /* length of the record's first cell: a blank line is one empty cell */
-    int col_id;       /* -1 without an id column */
-    int *col_of;      /* [k] column of each item */
+    int col_id;  /* -1 without an id column */
+    int *col_of; /* [k] column of each item */
     size_t cap;
     char *id;     /* the current record's id cell */
     char **cells; /* [k] the current record's item cells */
 };
 
-__attribute__((format(printf, 3, 4))) static void ds_items_fail(struct ds_items_csv *c, int code,
-                                                                const char *fmt, ...)
-{
-    char msg[ERR_MESSAGE_MAX];
-    va_list ap;
-
-    if (c->rc != 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    c->rc = err_set(c->e, code, "%s:%u: %s", c->path, c->record_line, msg);
-}
-
-static void ds_items_cell(void *data, size_t len, void *ctx)
+static int ds_items_header(struct ds_csv_reader *r, void *ctx)
 {
     struct ds_items_csv *c = ctx;
-    size_t f = c->field++;
-    const char *text = data ? data : "";
+    int rc;
 
-    if (c->rc != 0)
-        return;
-    if (len > DS_ITEMS_MAX_FIELD) {
-        ds_items_fail(c, DS_EFORMAT, "a cell is longer than 4096 bytes");
-        return;
-    }
-    if (memchr(text, '\0', len) != NULL) {
-        ds_items_fail(c, DS_EFORMAT, "a cell contains a NUL byte");
-        return;
-    }
-    if (f == 0)
-        c->first_len = len;
-    if (!c->header_done) {
-        if (c->n_header >= DS_ITEMS_MAX_COLUMNS) {
-            c->too_wide = 1;
-            return;
-        }
-        if (f == 0 && len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
-            text += 3;
-            len -= 3;
-        }
-        c->header[c->n_header++] = strndup(text, len);
-        return;
-    }
-    if ((int)f == c->col_id) {
+    if (c->id_column != NULL && (rc = ds_csv_column(r, c->id_column, &c->col_id)) != 0)
+        return rc;
+    for (size_t j = 0; j < c->d->k; j++)
+        if ((rc = ds_csv_column(r, c->d->items[j], &c->col_of[j])) != 0)
+            return rc;
+    return 0;
+}
+
+static int ds_items_cell(struct ds_csv_reader *r, size_t col, const char *text, size_t len,
+                         void *ctx)
+{
+    struct ds_items_csv *c = ctx;
+
+    (void)r;
+    if ((int)col == c->col_id) {
         free(c->id);
         c->id = strndup(text, len);
     }
     for (size_t j = 0; j < c->d->k; j++) {
-        if (c->col_of[j] == (int)f) {
+        if (c->col_of[j] == (int)col) {
             free(c->cells[j]);
             c->cells[j] = strndup(text, len);
         }
     }
+    return 0;
 }
 
-static int ds_items_column(struct ds_items_csv *c, const char *name)
+/* One row: a respondent's answers, or the reason the file is refused. */
+static int ds_items_row_csv(struct ds_csv_reader *r, struct ds_items_csv *c, size_t fields,
+                            size_t first_len)
 {
-    for (size_t i = 0; i < c->n_header; i++)
-        if (c->header[i] != NULL && strcmp(c->header[i], name) == 0)
-            return (int)i;
-    return -1;
-}
-
-static void ds_items_missing_column(struct ds_items_csv *c, const char *name)
-{
-    char list[512] = "";
-    size_t used = 0;
-
-    for (size_t i = 0; i < c->n_header && used < sizeof list - 1; i++)
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s\"%s\"", i ? ", " : "",
-                                 c->header[i] ? c->header[i] : "");
-    ds_items_fail(c, DS_EFORMAT, "no column \"%s\"", name);
-    err_detail(c->e, "The header has %s.", list[0] ? list : "no columns");
-}
-
-static void ds_items_header_done(struct ds_items_csv *c)
-{
-    c->header_done = 1;
-    if (c->too_wide) {
-        ds_items_fail(c, DS_EFORMAT, "more than 1000 columns");
-        return;
-    }
-    if (c->id_column != NULL && (c->col_id = ds_items_column(c, c->id_column)) < 0) {
-        ds_items_missing_column(c, c->id_column);
-        return;
-    }
-    for (size_t j = 0; j < c->d->k; j++) {
-        if ((c->col_of[j] = ds_items_column(c, c->d->items[j])) < 0) {
-            ds_items_missing_column(c, c->d->items[j]);
-            return;
-        }
-    }
-}
-
-static void ds_items_record(int term, void *ctx)
-{
-    struct ds_items_csv *c = ctx;
     char rowname[32];
     long row;
 
-    (void)term;
-    if (c->rc == 0 && !c->header_done) {
-        ds_items_header_done(c);
-        goto next;
-    }
-    if (c->rc != 0)
-        goto next;
     /* A blank line is one empty field: skip it. */
-    if (c->field == 1 && c->first_len == 0 && c->n_header > 1)
-        goto next;
-    for (size_t j = 0; j < c->d->k; j++) {
-        if (c->cells[j] == NULL) {
-            ds_items_fail(c, DS_EFORMAT, "the row has only %zu fields", c->field);
-            goto next;
-        }
-    }
-    if (c->col_id >= 0 && (c->id == NULL || c->id[0] == '\0')) {
-        ds_items_fail(c, DS_EFORMAT, "empty respondent id in column \"%s\"", c->id_column);
-        goto next;
-    }
+    if (fields == 1 && first_len == 0 && ds_csv_width(r) > 1)
+        return 0;
+    for (size_t j = 0; j < c->d->k; j++)
+        if (c->cells[j] == NULL)
+            return ds_csv_fail(r, DS_EFORMAT, "the row has only %zu fields", fields);
+    if (c->col_id >= 0 && (c->id == NULL || c->id[0] == '\0'))
+        return ds_csv_fail(r, DS_EFORMAT, "empty respondent id in column \"%s\"", c->id_column);
     snprintf(rowname, sizeof rowname, "%zu", c->d->n + 1);
     row = ds_items_row(c->d, &c->cap, c->col_id >= 0 ? c->id : rowname);
-    if (row < 0) {
-        ds_items_fail(c, DS_ENOMEM, "out of memory or more than %u rows", DS_ITEMS_MAX_ROWS);
-        goto next;
-    }
+    if (row < 0)
+        return ds_csv_fail(r, DS_ENOMEM, "out of memory or more than %u rows", DS_ITEMS_MAX_ROWS);
     for (size_t j = 0; j < c->d->k; j++) {
         const char *cell = c->cells[j];
         double v;
@@ -323,43 +214,47 @@ static void ds_items_record(int term, void *ctx)
             c->d->n_missing++;
             continue;
         }
-        if (ds_items_number(cell, &v) != 0) {
-            ds_items_fail(c, DS_EFORMAT, "answer \"%s\" in column \"%s\" is not a number", cell,
-                          c->d->items[j]);
-            goto next;
-        }
+        if (ds_csv_number(cell, &v) != 0)
+            return ds_csv_fail(r, DS_EFORMAT, "answer \"%s\" in column \"%s\" is not a number",
+                               cell, c->d->items[j]);
         c->d->x[(size_t)row * c->d->k + j] = v;
     }
-next:
-    c->field = 0;
+    return 0;
+}
+
+static void ds_items_clear(struct ds_items_csv *c, size_t k)
+{
     free(c->id);
     c->id = NULL;
-    for (size_t j = 0; c->cells != NULL && j < c->d->k; j++) {
+    for (size_t j = 0; c->cells != NULL && j < k; j++) {
         free(c->cells[j]);
         c->cells[j] = NULL;
     }
-    c->record_line = c->line + 1;
 }
+
+static int ds_items_record(struct ds_csv_reader *r, size_t fields, size_t first_len, void *ctx)
+{
+    struct ds_items_csv *c = ctx;
+    int rc = ds_items_row_csv(r, c, fields, first_len);
+
+    ds_items_clear(c, c->d->k);
+    return rc;
+}
+
+static const struct ds_csv_handler ds_items_wide = {ds_items_header, ds_items_cell,
+                                                    ds_items_record};
 
 int ds_load_items_csv(const char *path, const char *id_column, const char *const *items, size_t k,
                       struct ds_items **out, struct err *e)
 {
-    struct csv_parser p;
     struct ds_items_csv c;
-    FILE *f = NULL;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int parser_ready = 0, rc = DS_ENOMEM;
+    int rc = DS_ENOMEM;
 
     if (k == 0 || k > DS_MAX_ITEMS)
         return err_set(e, DS_EFORMAT, "give between 1 and %d items", DS_MAX_ITEMS);
     memset(&c, 0, sizeof c);
-    c.path = path;
     c.id_column = id_column;
-    c.e = e;
     c.col_id = -1;
-    c.record_line = 1;
     c.d = ds_items_new(items, k);
     c.col_of = malloc(k * sizeof *c.col_of);
     c.cells = calloc(k, sizeof *c.cells);
@@ -369,37 +264,9 @@ int ds_load_items_csv(const char *path, const char *id_column, const char *const
     }
     for (size_t j = 0; j < k; j++)
         c.col_of[j] = -1;
-    f = fopen(path, "r");
-    if (f == NULL) {
-        rc = err_set(e, DS_EIO, "could not open \"%s\": %s", path, strerror(errno));
+    if ((rc = ds_csv_read(path, &ds_items_wide, &c, e)) != 0)
         goto out;
-    }
-    if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
-        err_set(e, DS_ENOMEM, "out of memory");
-        goto out;
-    }
-    parser_ready = 1;
-    while ((len = getline(&line, &cap, f)) > 0 && c.rc == 0) {
-        c.line++;
-        if (csv_parse(&p, line, (size_t)len, ds_items_cell, ds_items_record, &c) != (size_t)len) {
-            c.record_line = c.line;
-            ds_items_fail(&c, DS_EFORMAT, "malformed CSV: %s", csv_strerror(csv_error(&p)));
-        }
-    }
-    if (ferror(f)) {
-        rc = err_set(e, DS_EIO, "could not read \"%s\": %s", path, strerror(errno));
-        goto out;
-    }
-    if (c.rc == 0 && csv_fini(&p, ds_items_cell, ds_items_record, &c) != 0) {
-        c.record_line = c.line;
-        ds_items_fail(&c, DS_EFORMAT, "malformed CSV at the end of the file: %s",
-                      csv_strerror(csv_error(&p)));
-    }
-    if (c.rc != 0) {
-        rc = c.rc;
-        goto out;
-    }
-    if (!c.header_done || c.d->n == 0) {
+    if (c.d->n == 0) {
         rc = err_set(e, DS_EEMPTY, "%s: the file has no rows", path);
         goto out;
     }
@@ -410,16 +277,7 @@ int ds_load_items_csv(const char *path, const char *id_column, const char *const
     c.d = NULL;
     rc = 0;
 out:
-    if (parser_ready)
-        csv_free(&p);
-    if (f != NULL)
-        fclose(f);
-    free(line);
-    for (size_t i = 0; i < c.n_header; i++)
-        free(c.header[i]);
-    free(c.id);
-    for (size_t j = 0; c.cells != NULL && j < k; j++)
-        free(c.cells[j]);
+    ds_items_clear(&c, k);
     free(c.cells);
     free(c.col_of);
     ds_items_free(c.d);
@@ -427,31 +285,6 @@ out:
 }
 
 /* ---- the database ---- */
-
-static int ds_items_add_version(struct ds_items *d, const char *instrument, const char *version,
-                                struct err *e)
-{
-    char buf[160];
-    char **grown;
-
-    snprintf(buf, sizeof buf, "%s@%s", instrument, version);
-    for (size_t i = 0; i < d->n_versions; i++)
-        if (strcmp(d->versions[i], buf) == 0)
-            return 0;
-    grown = realloc(d->versions, (d->n_versions + 1) * sizeof *grown);
-    if (grown == NULL)
-        return err_set(e, DS_ENOMEM, "out of memory");
-    d->versions = grown;
-    if ((d->versions[d->n_versions] = strdup(buf)) == NULL)
-        return err_set(e, DS_ENOMEM, "out of memory");
-    d->n_versions++;
-    return 0;
-}
-
-static int ds_items_name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
 int ds_load_study_items(PGconn *conn, const char *study, const char *instrument, int week,
                         const char *const *items, size_t k, struct ds_items **out, struct err *e)
@@ -491,7 +324,7 @@ int ds_load_study_items(PGconn *conn, const char *study, const char *instrument,
         }
         for (int r = 0; r < rows; r++)
             names[r] = PQgetvalue(res, r, 2);
-        qsort(names, (size_t)rows, sizeof *names, ds_items_name_cmp);
+        qsort(names, (size_t)rows, sizeof *names, ds_items_cmp);
         for (int r = 0; r < rows; r++)
             if (n_names == 0 || strcmp(names[n_names - 1], names[r]) != 0)
                 names[n_names++] = names[r];
@@ -522,7 +355,8 @@ int ds_load_study_items(PGconn *conn, const char *study, const char *instrument,
                 goto out;
             }
             last_response = response;
-            if ((rc = ds_items_add_version(d, instrument, PQgetvalue(res, r, 4), e)) != 0)
+            if ((rc = ds_versions_add(&d->versions, &d->n_versions, instrument,
+                                      PQgetvalue(res, r, 4), e)) != 0)
                 goto out;
             rc = DS_ENOMEM;
         }

@@ -381,3 +381,16 @@ int ds_arm_index(const struct ds_long *d, const char *arm)
             return (int)i;
     return -1;
 }
+
+size_t ds_arms_with_scores(const struct ds_long *d)
+{
+    size_t k = 0;
+
+    for (size_t a = 0; a < d->n_arms; a++)
+        for (size_t i = 0; i < d->n; i++)
+            if (d->subject_arm[d->subject[i]] == (int32_t)a) {
+                k++;
+                break;
+            }
+    return k;
+}

@@ -1,6 +1,7 @@
 /*
  * ds_study.c — reading scores from the study database, and recording and
- * reading analysis runs (see ds.h).
+ * reading analysis runs (see ds.h); and what the database loaders share
+ * (ds_int.h): instrument versions, fingerprints of rows, participant ids.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,25 +43,45 @@ static enum ds_status ds_status_parse(const char *s)
     return DS_STATUS_UNKNOWN;
 }
 
-/* Adds "id@version" to the data set's versions unless already there. */
-static int ds_add_version(struct ds_long *d, const char *instrument, const char *version,
-                          struct err *e)
+int ds_versions_add(char ***versions, size_t *n, const char *instrument, const char *version,
+                    struct err *e)
 {
     char buf[160];
     char **grown;
 
     snprintf(buf, sizeof buf, "%s@%s", instrument, version);
-    for (size_t i = 0; i < d->n_versions; i++)
-        if (strcmp(d->versions[i], buf) == 0)
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*versions)[i], buf) == 0)
             return 0;
-    grown = realloc(d->versions, (d->n_versions + 1) * sizeof *grown);
+    grown = realloc(*versions, (*n + 1) * sizeof *grown);
     if (grown == NULL)
         return err_set(e, DS_ENOMEM, "out of memory");
-    d->versions = grown;
-    if ((d->versions[d->n_versions] = strdup(buf)) == NULL)
+    *versions = grown;
+    if ((grown[*n] = strdup(buf)) == NULL)
         return err_set(e, DS_ENOMEM, "out of memory");
-    d->n_versions++;
+    (*n)++;
     return 0;
+}
+
+void ds_hash_text(crypto_hash_sha256_state *st, const char *s)
+{
+    crypto_hash_sha256_update(st, (const unsigned char *)s, (unsigned long long)strlen(s) + 1);
+}
+
+long ds_find_id(const long long *ids, size_t n, long long id)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ids[mid] < id)
+            lo = mid + 1;
+        else if (ids[mid] > id)
+            hi = mid;
+        else
+            return (long)mid;
+    }
+    return -1;
 }
 
 int ds_load_study(PGconn *conn, const char *study, const char *instrument, struct ds_long **out,
@@ -105,7 +126,8 @@ int ds_load_study(PGconn *conn, const char *study, const char *instrument, struc
         uint32_t s;
         double week, score;
 
-        if ((rc = ds_add_version(b.d, instrument, PQgetvalue(res, r, 3), e)) != 0)
+        if ((rc = ds_versions_add(&b.d->versions, &b.d->n_versions, instrument,
+                                  PQgetvalue(res, r, 3), e)) != 0)
             goto out;
         if (PQgetisnull(res, r, 2)) {
             b.d->n_missing++;

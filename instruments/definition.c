@@ -329,15 +329,9 @@ static int ins_parse_header(struct ins_parse *ps, const json_t *root)
                          &def->recall_period)) != 0 ||
         (rc = ins_string(ps, root, "", "item_texts", 1, 20, 0, &texts)) != 0)
         return rc;
-    /* BCP 47, loosely: a 2-3 letter language, then subtags. */
-    {
-        size_t n = strspn(lang, "abcdefghijklmnopqrstuvwxyz");
-        if (n < 2 || n > 3 || (lang[n] != '\0' && lang[n] != '-') ||
-            strspn(lang + n, "-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
-                strlen(lang + n))
-            return ins_bad(ps, "/language", "\"%s\" is not a BCP 47 language tag", lang);
-        def->language = lang;
-    }
+    if (!ins_valid_language(lang))
+        return ins_bad(ps, "/language", "\"%s\" is not a BCP 47 language tag", lang);
+    def->language = lang;
     if (strcmp(texts, "included") == 0) {
         def->texts = INS_TEXTS_INCLUDED;
     } else if (strcmp(texts, "study-supplied") == 0) {

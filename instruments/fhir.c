@@ -226,18 +226,26 @@ int ins_fhir_questionnaire(const struct ins_definition *def, const struct ins_te
 {
     char url[512], name[80];
     json_t *q, *items;
+    /* A study's texts bring their own language and the permission under
+     * which the study uses them, which belongs beside the licence notice. */
+    const char *language = t != NULL ? ins_texts_language(t) : def->language;
+    char *copyright = NULL;
     int bad;
 
+    if (t != NULL &&
+        asprintf(&copyright, "%s Item texts: %s", def->licence, ins_texts_permission(t)) < 0)
+        return err_set(e, INS_ENOMEM, "out of memory");
     ins_fhir_canonical(def, base_url, url, sizeof url);
     ins_fhir_name(def->id, name, sizeof name);
     q = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:s, s:s}", "resourceType",
                   "Questionnaire", "id", def->id, "url", url, "version", def->version, "name", name,
                   "title", def->title, "status", "active", "subjectType", "Patient", "description",
-                  def->citation, "copyright", def->licence);
+                  def->citation, "copyright", copyright != NULL ? copyright : def->licence);
+    free(copyright);
     items = json_array();
     bad = q == NULL || items == NULL;
-    if (!bad && strcmp(def->language, "und") != 0)
-        bad = json_object_set_new(q, "language", json_string(def->language)) != 0;
+    if (!bad && strcmp(language, "und") != 0)
+        bad = json_object_set_new(q, "language", json_string(language)) != 0;
     if (!bad && def->loinc != NULL)
         bad = json_object_set_new(q, "code", ins_fhir_loinc_code(def->loinc)) != 0;
     if (!bad && def->instructions != NULL && !ins_fhir_taken(def, "instructions"))

@@ -294,17 +294,50 @@ const char *ins_texts_name(enum ins_texts t);
 
 /*
  * Item texts a study supplies for a definition shipped without them (ECR-R,
- * PSS-10): a JSON file {"attune_texts": 1, "instrument": "ecrr", "version":
- * "1", "language": "en", "permission": "...", "items": {"ecrr_1": "...", ...}}
- * that must give a text for every item and no other. The participant form
+ * PSS-10): a JSON document {"attune_texts": 1, "instrument": "ecrr",
+ * "version": "1", "language": "en", "permission": "...", "items": {"ecrr_1":
+ * "...", ...}} that must name the definition's id and version, carry a
+ * language tag and a non-blank permission statement (the study's licence to
+ * use the wording), and give a text for every item and no other. Only a
+ * definition whose texts are study-supplied takes one. The participant form
  * must refuse to render such a definition without them: see
  * ins_definition_renderable().
+ *
+ * The checksum covers the document's canonical JSON (sorted keys, two-space
+ * indent, as ins_definition_to_json's text), so a file and the same document
+ * read back from a database agree, and layout alone is not a change.
  */
 struct ins_texts_file;
 
+/*
+ * Checks a texts document (borrowed) against `def`. `name` says where it came
+ * from in messages (a file name, "study demo (stored)"). INS_EINVAL naming
+ * `name` and the field: "pss10-en.json": /items/pss10_11: unknown item.
+ * *out is freed with ins_texts_free().
+ */
+int ins_texts_from_json(const struct ins_definition *def, const json_t *root, const char *name,
+                        struct ins_texts_file **out, struct err *e);
+
+/*
+ * Reads a texts file (at most INS_MAX_FILE_BYTES, duplicate keys refused)
+ * as JSON, unchecked: for a caller that must see its instrument and version
+ * before it can pick the definition. INS_EIO, INS_EINVAL (not JSON). *out is
+ * a new reference.
+ */
+int ins_texts_read(const char *path, json_t **out, struct err *e);
+
+/* ins_texts_read() then ins_texts_from_json(), named by the file's base name. */
 int ins_texts_load(const struct ins_definition *def, const char *path, struct ins_texts_file **out,
                    struct err *e);
 void ins_texts_free(struct ins_texts_file *t);
+
+/* What the document says, borrowed from `t` (NULL for t NULL): its language
+ * tag, its permission statement, the hex SHA-256 of its canonical JSON, and
+ * that canonical JSON (NUL-terminated). */
+const char *ins_texts_language(const struct ins_texts_file *t);
+const char *ins_texts_permission(const struct ins_texts_file *t);
+const char *ins_texts_checksum(const struct ins_texts_file *t);
+const char *ins_texts_canonical(const struct ins_texts_file *t);
 
 /*
  * The text to show for item `i`: the definition's own, else the study's (t may
@@ -493,7 +526,9 @@ json_t *ins_result_to_json(const struct ins_result *r);
  * integer/decimal with minValue/maxValue), then one read-only item per score
  * with an SDC calculatedExpression (FHIRPath over weight()). Item texts come
  * from the definition or from `t` (may be NULL); without either the item has
- * no text. `base_url` without a trailing slash ("http://127.0.0.1:8080").
+ * no text. With `t`, the Questionnaire's language is the texts' and its
+ * copyright adds their permission statement ("<licence> Item texts:
+ * <permission>"). `base_url` without a trailing slash ("http://127.0.0.1:8080").
  */
 int ins_fhir_questionnaire(const struct ins_definition *def, const struct ins_texts_file *t,
                            const char *base_url, json_t **out, struct err *e);

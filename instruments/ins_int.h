@@ -22,6 +22,8 @@ struct ins_definition_private {
 int ins_valid_key(const char *s);
 int ins_valid_version(const char *s);
 int ins_valid_item_id(const char *s);
+/* A BCP 47 language tag, loosely: a 2-3 letter language, then subtags ("en", "pt-BR"). */
+int ins_valid_language(const char *s);
 /* LOINC codes: "69725-0" and answer codes "LA6568-5" (digits, dash, check digit). */
 int ins_valid_loinc(const char *s);
 int ins_valid_loinc_answer(const char *s);

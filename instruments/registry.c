@@ -160,6 +160,9 @@ const struct ins_definition *ins_registry_at(const struct ins_registry *reg, siz
 struct ins_texts_file {
     char **texts; /* one per item of the definition */
     size_t n;
+    char *language, *permission;
+    char *canonical; /* the canonical JSON the checksum covers */
+    char checksum[65];
 };
 
 void ins_texts_free(struct ins_texts_file *t)
@@ -169,47 +172,94 @@ void ins_texts_free(struct ins_texts_file *t)
     for (size_t i = 0; i < t->n; i++)
         free(t->texts[i]);
     free(t->texts);
+    free(t->language);
+    free(t->permission);
+    free(t->canonical);
     free(t);
 }
 
-int ins_texts_load(const struct ins_definition *def, const char *path, struct ins_texts_file **out,
-                   struct err *e)
+int ins_texts_read(const char *path, json_t **out, struct err *e)
 {
-    struct ins_texts_file *t = NULL;
-    const char *base = strrchr(path, '/'), *key, *inst, *ver, *lang, *perm;
-    json_t *root = NULL, *items, *val;
+    const char *base = strrchr(path, '/');
     json_error_t jerr;
+    json_t *root;
     char *buf = NULL;
     size_t len;
-    int fmt, rc;
+    int rc;
 
     base = base ? base + 1 : path;
     if ((rc = ins_read_file(path, INS_MAX_FILE_BYTES, &buf, &len, e)) != 0)
         return rc;
-    rc = INS_EINVAL;
     root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(buf);
     if (root == NULL) {
         err_set(e, INS_EINVAL, "\"%s\": invalid JSON at line %d, column %d", base, jerr.line,
                 jerr.column);
         err_detail(e, "The parser says: %s.", jerr.text);
+        return INS_EINVAL;
+    }
+    *out = root;
+    return 0;
+}
+
+int ins_texts_from_json(const struct ins_definition *def, const json_t *root, const char *name,
+                        struct ins_texts_file **out, struct err *e)
+{
+    struct ins_texts_file *t = NULL;
+    const char *key, *inst, *ver, *lang, *perm;
+    json_t *items, *val;
+    json_error_t jerr;
+    int fmt, rc = INS_EINVAL;
+
+    if (name == NULL)
+        name = "(texts)";
+    /* json_unpack_ex takes a non-const root; it only reads it. */
+    if (json_unpack_ex((json_t *)root, &jerr, JSON_STRICT, "{s:i, s:s, s:s, s:s, s:s, s:o}",
+                       "attune_texts", &fmt, "instrument", &inst, "version", &ver, "language",
+                       &lang, "permission", &perm, "items", &items) != 0) {
+        err_set(e, INS_EINVAL, "\"%s\": not an item texts file", name);
+        err_detail(e,
+                   "%s. A texts file is {\"attune_texts\": 1, \"instrument\", \"version\", "
+                   "\"language\", \"permission\", \"items\"}.",
+                   jerr.text);
         goto out;
     }
-    if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s:i, s:s, s:s, s:s, s:s, s:o}", "attune_texts",
-                       &fmt, "instrument", &inst, "version", &ver, "language", &lang, "permission",
-                       &perm, "items", &items) != 0) {
-        err_set(e, INS_EINVAL, "\"%s\": not an item texts file", base);
-        err_detail(e, "%s.", jerr.text);
+    if (fmt != 1) {
+        err_set(e, INS_EINVAL, "\"%s\": /attune_texts: unknown format version %d", name, fmt);
+        err_detail(e, "This program reads item texts files of format version 1.");
         goto out;
     }
-    if (fmt != 1 || strcmp(inst, def->id) != 0 || strcmp(ver, def->version) != 0) {
+    if (strcmp(inst, def->id) != 0 || strcmp(ver, def->version) != 0) {
         err_set(e, INS_EINVAL,
-                "\"%s\": texts are for \"%s\" version \"%s\", not \"%s\" version "
-                "\"%s\"",
-                base, inst, ver, def->id, def->version);
+                "\"%s\": texts are for \"%.63s\" version \"%.32s\", not \"%s\" version \"%s\"",
+                name, inst, ver, def->id, def->version);
+        err_detail(e, "Its /instrument and /version must name the definition the texts are for.");
+        goto out;
+    }
+    if (def->texts != INS_TEXTS_STUDY_SUPPLIED) {
+        err_set(e, INS_EINVAL, "\"%s\": \"%s\" version \"%s\" ships its own item texts", name,
+                def->id, def->version);
+        err_detail(e, "Only a scoring key (\"item_texts\": \"study-supplied\") takes its texts "
+                      "from the study.");
+        goto out;
+    }
+    if (!ins_valid_language(lang)) {
+        err_set(e, INS_EINVAL, "\"%s\": /language: \"%.40s\" is not a BCP 47 language tag", name,
+                lang);
+        goto out;
+    }
+    if (strspn(perm, " \t\r\n") == strlen(perm) || strlen(perm) > INS_MAX_TEXT) {
+        err_set(e, INS_EINVAL,
+                "\"%s\": /permission: a permission statement of 1 to %d bytes is "
+                "required",
+                name, INS_MAX_TEXT);
+        err_detail(e, "The instrument is licensed: say under what permission the study uses "
+                      "these texts (who granted it, for which study, when).");
         goto out;
     }
     if (!json_is_object(items) || json_object_size(items) > INS_MAX_ITEMS) {
-        err_set(e, INS_EINVAL, "\"%s\": /items must be an object of item texts", base);
+        err_set(e, INS_EINVAL, "\"%s\": /items must be an object of at most %d item texts", name,
+                INS_MAX_ITEMS);
         goto out;
     }
     t = calloc(1, sizeof *t);
@@ -226,12 +276,16 @@ int ins_texts_load(const struct ins_definition *def, const char *path, struct in
         for (i = 0; i < def->n_items && strcmp(def->items[i].id, key) != 0; i++)
             ;
         if (i == def->n_items) {
-            err_set(e, INS_EINVAL, "\"%s\": %s: unknown item \"%s\"", base, p, key);
+            err_set(e, INS_EINVAL, "\"%s\": %s: unknown item \"%.64s\"", name, p, key);
+            err_detail(e,
+                       "\"%s\" version \"%s\" has no such item; a texts file gives a text for "
+                       "every item of the definition and no other.",
+                       def->id, def->version);
             goto out;
         }
         if (!json_is_string(val) || json_string_length(val) == 0 ||
             json_string_length(val) > INS_MAX_TEXT) {
-            err_set(e, INS_EINVAL, "\"%s\": %s: must be a text of 1 to %d bytes", base, p,
+            err_set(e, INS_EINVAL, "\"%s\": %s: must be a text of 1 to %d bytes", name, p,
                     INS_MAX_TEXT);
             goto out;
         }
@@ -242,18 +296,58 @@ int ins_texts_load(const struct ins_definition *def, const char *path, struct in
     }
     for (size_t i = 0; i < def->n_items; i++)
         if (t->texts[i] == NULL) {
-            err_set(e, INS_EINVAL, "\"%s\": no text for item \"%s\"", base, def->items[i].id);
+            err_set(e, INS_EINVAL, "\"%s\": /items: no text for item \"%s\"", name,
+                    def->items[i].id);
             err_detail(e, "The study's file must give a text for every item.");
             goto out;
         }
+    if ((t->language = strdup(lang)) == NULL || (t->permission = strdup(perm)) == NULL ||
+        (t->canonical = ins_canonical_text(root)) == NULL) {
+        rc = err_set(e, INS_ENOMEM, "out of memory");
+        goto out;
+    }
+    ins_sha256_hex(t->canonical, strlen(t->canonical), t->checksum);
     *out = t;
     t = NULL;
     rc = 0;
 out:
     ins_texts_free(t);
-    json_decref(root);
-    free(buf);
     return rc;
+}
+
+int ins_texts_load(const struct ins_definition *def, const char *path, struct ins_texts_file **out,
+                   struct err *e)
+{
+    const char *base = strrchr(path, '/');
+    json_t *root = NULL;
+    int rc;
+
+    base = base ? base + 1 : path;
+    if ((rc = ins_texts_read(path, &root, e)) != 0)
+        return rc;
+    rc = ins_texts_from_json(def, root, base, out, e);
+    json_decref(root);
+    return rc;
+}
+
+const char *ins_texts_language(const struct ins_texts_file *t)
+{
+    return t ? t->language : NULL;
+}
+
+const char *ins_texts_permission(const struct ins_texts_file *t)
+{
+    return t ? t->permission : NULL;
+}
+
+const char *ins_texts_checksum(const struct ins_texts_file *t)
+{
+    return t ? t->checksum : NULL;
+}
+
+const char *ins_texts_canonical(const struct ins_texts_file *t)
+{
+    return t ? t->canonical : NULL;
 }
 
 const char *ins_item_text(const struct ins_definition *def, const struct ins_texts_file *t,

@@ -49,6 +49,17 @@ int ins_valid_version(const char *s)
     return 1;
 }
 
+int ins_valid_language(const char *s)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz");
+
+    /* BCP 47, loosely: a 2-3 letter language, then subtags. */
+    if (strlen(s) > 35 || n < 2 || n > 3 || (s[n] != '\0' && s[n] != '-'))
+        return 0;
+    return strspn(s + n, "-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") ==
+           strlen(s + n);
+}
+
 int ins_valid_item_id(const char *s)
 {
     size_t n = strlen(s);

@@ -128,10 +128,9 @@ static void html_flow(FILE *f, json_t *att)
 
 static void html_populations(FILE *f, json_t *doc)
 {
-    json_t *arms = rep_get(doc, "attrition.arms"), *p, *x;
+    json_t *arms = rep_get(doc, "attrition.arms"), *p;
     size_t na = json_array_size(arms), i;
-    const char *name;
-    int all = 1;
+    int all = rep_populations_add_up(doc);
 
     fputs("<h3>Analysis populations</h3>\n<table><tr><th class=\"l\">population</th>", f);
     for (size_t a = 0; a < na; a++) {
@@ -155,13 +154,6 @@ static void html_populations(FILE *f, json_t *doc)
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
-    json_object_foreach(json_object_get(doc, "adds_up"), name, x)
-    {
-        all &= json_is_true(json_object_get(x, "completers_plus_did_not_complete_is_baseline")) &&
-               json_is_true(json_object_get(x, "completers_population_is_flow")) &&
-               json_is_true(json_object_get(x, "bocf_population_is_baseline")) &&
-               json_is_true(json_object_get(x, "locf_population_is_baseline"));
-    }
     fprintf(f,
             "<p>Populations and flow add up in every arm: <span class=\"%s\">%s</span> "
             "(completers = the flow's completers; BOCF = LOCF = scored at baseline = "

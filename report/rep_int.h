@@ -1,7 +1,7 @@
 /*
  * rep_int.h — what rep_render.c and rep_html.c share: reading numbers and
- * strings out of the documents by dotted path, and formatting them. Not
- * part of report/'s contract.
+ * strings out of the documents by dotted path (rep_get, in rep_render.h),
+ * and formatting them. Not part of report/'s contract.
  */
 #ifndef ATTUNE_REP_INT_H
 #define ATTUNE_REP_INT_H
@@ -11,9 +11,6 @@
 #include <jansson.h>
 
 #include "rep_render.h"
-
-/* The value at a dotted path ("flow.not_completed.missed", "ci95.0"), or NULL. Borrowed. */
-json_t *rep_get(json_t *root, const char *path);
 
 /* The number at a path, or NaN. */
 double rep_num(json_t *root, const char *path);
@@ -33,6 +30,9 @@ void rep_fmt_p(char *buf, size_t size, double p);
 /* A headline row's decimals (1 for percentages, 2 for points) and arm words. */
 int rep_row_decimals(json_t *row);
 const char *rep_row_arm(json_t *row);
+
+/* Whether every arm's populations add up with its flow (the report's "adds_up" checks). */
+int rep_populations_add_up(json_t *doc);
 
 /* The text sections the report shares with the commands. */
 void rep_text_flow(FILE *f, json_t *attrition);

@@ -20,9 +20,11 @@ json_t *rep_get(json_t *root, const char *path)
         dot = strchr(p, '.');
         if (dot != NULL)
             *dot = '\0';
-        if (json_is_array(cur))
-            cur = json_array_get(cur, strtoul(p, NULL, 10));
-        else
+        if (json_is_array(cur)) {
+            char *end;
+            unsigned long i = strtoul(p, &end, 10);
+            cur = *end == '\0' ? json_array_get(cur, i) : NULL;
+        } else
             cur = json_object_get(cur, p);
         p = dot ? dot + 1 : NULL;
     }
@@ -73,7 +75,7 @@ void rep_fmt_p(char *buf, size_t size, double p)
 
 /* ------------------------------------------------------------------ CSV */
 
-static void rep_csv_cell(FILE *f, const char *s)
+void rep_csv_cell(FILE *f, const char *s)
 {
     if (strpbrk(s, ",\"\r\n") == NULL) {
         fputs(s, f);
@@ -88,8 +90,7 @@ static void rep_csv_cell(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* The shortest text that reads back as the same double. */
-static void rep_real(char *buf, size_t size, double x)
+void rep_real(char *buf, size_t size, double x)
 {
     for (int digits = 15; digits <= 17; digits++) {
         snprintf(buf, size, "%.*g", digits, x);
@@ -499,9 +500,25 @@ static void rep_text_headline(FILE *f, json_t *doc)
     }
 }
 
+int rep_populations_add_up(json_t *doc)
+{
+    const char *name;
+    json_t *x;
+    int all = 1;
+
+    json_object_foreach(json_object_get(doc, "adds_up"), name, x)
+    {
+        all &= json_is_true(json_object_get(x, "completers_plus_did_not_complete_is_baseline")) &&
+               json_is_true(json_object_get(x, "completers_population_is_flow")) &&
+               json_is_true(json_object_get(x, "bocf_population_is_baseline")) &&
+               json_is_true(json_object_get(x, "locf_population_is_baseline"));
+    }
+    return all;
+}
+
 static void rep_text_populations(FILE *f, json_t *doc)
 {
-    json_t *pops = json_object_get(doc, "populations"), *p, *adds = json_object_get(doc, "adds_up");
+    json_t *pops = json_object_get(doc, "populations"), *p;
     json_t *arms = rep_get(doc, "attrition.arms");
     size_t i;
 
@@ -521,24 +538,11 @@ static void rep_text_populations(FILE *f, json_t *doc)
         }
         fprintf(f, "   %s; %s\n", rep_str(p, "definition"), rep_str(p, "assumption"));
     }
-    {
-        const char *name;
-        json_t *x;
-        int all = 1;
-        json_object_foreach(adds, name, x)
-        {
-            all &=
-                json_is_true(json_object_get(x, "completers_plus_did_not_complete_is_baseline")) &&
-                json_is_true(json_object_get(x, "completers_population_is_flow")) &&
-                json_is_true(json_object_get(x, "bocf_population_is_baseline")) &&
-                json_is_true(json_object_get(x, "locf_population_is_baseline"));
-        }
-        fprintf(f,
-                "   Populations and flow add up in every arm: %s (completers = the flow's "
-                "completers; BOCF = LOCF = scored at baseline = completers + did not "
-                "complete)\n",
-                all ? "yes" : "NO");
-    }
+    fprintf(f,
+            "   Populations and flow add up in every arm: %s (completers = the flow's "
+            "completers; BOCF = LOCF = scored at baseline = completers + did not "
+            "complete)\n",
+            rep_populations_add_up(doc) ? "yes" : "NO");
 }
 
 static void rep_text_baseline(FILE *f, json_t *doc)
@@ -662,6 +666,20 @@ static void rep_text_claim(FILE *f, json_t *cl)
     fprintf(f, "  Rule: %s\n", rep_str(cl, "rule"));
 }
 
+/* A label, then the strings of an array after a space each, on one line. */
+static void rep_text_words(FILE *f, const char *label, json_t *words)
+{
+    json_t *v;
+    size_t i;
+
+    fputs(label, f);
+    json_array_foreach(words, i, v)
+    {
+        fprintf(f, " %s", json_string_value(v));
+    }
+    fputc('\n', f);
+}
+
 static void rep_text_report(FILE *f, json_t *doc)
 {
     fprintf(f, "ATTUNE CLAIM REPORT: study %s, instrument %s\n", rep_str(doc, "study"),
@@ -691,27 +709,9 @@ static void rep_text_report(FILE *f, json_t *doc)
     fprintf(f, "    scores            %s\n", rep_str(doc, "input.scores_fingerprint"));
     fprintf(f, "    statuses          %s\n", rep_str(doc, "input.attrition_fingerprint"));
     fprintf(f, "    events            %s\n", rep_str(doc, "input.events_fingerprint"));
-    {
-        json_t *v;
-        size_t i;
-        fprintf(f, "  instrument versions");
-        json_array_foreach(rep_get(doc, "provenance.instrument_versions"), i, v)
-        {
-            fprintf(f, " %s", json_string_value(v));
-        }
-        fprintf(f, "\n");
-    }
+    rep_text_words(f, "  instrument versions", rep_get(doc, "provenance.instrument_versions"));
     fprintf(f, "  instrument facts    %s\n", rep_str(doc, "provenance.facts_source"));
-    {
-        json_t *v;
-        size_t i;
-        fprintf(f, "  options            ");
-        json_array_foreach(rep_get(doc, "options.args"), i, v)
-        {
-            fprintf(f, " %s", json_string_value(v));
-        }
-        fprintf(f, "\n");
-    }
+    rep_text_words(f, "  options            ", rep_get(doc, "options.args"));
 }
 
 int rep_print_report(FILE *f, json_t *doc, enum rep_format fmt, const char *stylesheet_url)

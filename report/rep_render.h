@@ -42,4 +42,21 @@ int rep_print_report(FILE *f, json_t *doc, enum rep_format fmt, const char *styl
 /* The report page's style rules. */
 extern const char rep_css[];
 
+/*
+ * Small pieces of printing that `attune analyze`'s own printer
+ * (cli/analyze_out.c) shares with these.
+ */
+
+/*
+ * The value at a dotted path ("flow.not_completed.missed"; an array is
+ * indexed by a whole number, "ci95.0"), or NULL. Borrowed.
+ */
+json_t *rep_get(json_t *root, const char *path);
+
+/* One CSV cell, quoted when it holds a comma, quote or line break (RFC 4180). */
+void rep_csv_cell(FILE *f, const char *s);
+
+/* The shortest text (15 to 17 significant digits) that reads back as the same double. */
+void rep_real(char *buf, size_t size, double x);
+
 #endif

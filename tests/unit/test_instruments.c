@@ -289,6 +289,176 @@ static void test_texts(const struct ins_registry *reg)
     drop("ecrr-texts.json");
 }
 
+static int check_questionnaire(const json_t *q, const struct ins_definition *def);
+static const json_t *item_by_link(const json_t *q, const char *link);
+
+/* A PSS-10 texts document with made-up wording (never the licensed items). */
+static json_t *pss10_texts(void)
+{
+    json_t *items = json_object();
+    char id[16], text[64];
+
+    for (int i = 1; i <= 10; i++) {
+        snprintf(id, sizeof id, "pss10_%d", i);
+        snprintf(text, sizeof text, "Study wording for PSS-10 item %d", i);
+        json_object_set_new(items, id, json_string(text));
+    }
+    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:o}", "attune_texts", 1, "instrument", "pss10",
+                     "version", "1", "language", "en-GB", "permission", "Test permission statement",
+                     "items", items);
+}
+
+/* Sets `key` of a copy of `base` to `v` (NULL removes it) and checks it. */
+static int texts_variant(const struct ins_definition *def, json_t *base, const char *key, json_t *v,
+                         struct err *e)
+{
+    struct ins_texts_file *t = NULL;
+    json_t *doc = json_deep_copy(base);
+    int rc;
+
+    if (v == NULL)
+        json_object_del(doc, key);
+    else
+        json_object_set_new(doc, key, v);
+    rc = ins_texts_from_json(def, doc, "variant.json", &t, e);
+    ins_texts_free(t);
+    json_decref(doc);
+    return rc;
+}
+
+static void test_texts_from_json(const struct ins_registry *reg)
+{
+    const struct ins_definition *pss = ins_registry_find(reg, "pss10", "1");
+    const struct ins_definition *gad7 = ins_registry_find(reg, "gad7", NULL);
+    struct ins_texts_file *t = NULL, *f = NULL;
+    json_t *doc = pss10_texts(), *items = json_object_get(doc, "items"), *q = NULL;
+    const json_t *it;
+    char path[128], sum[65];
+    char *pretty, *canonical;
+    struct err e;
+
+    if (!ok(pss != NULL && doc != NULL, "PSS-10 is shipped"))
+        return;
+    ok(ins_definition_renderable(pss, NULL, &e) == INS_EINVAL, "PSS-10 needs study texts");
+    if (!ok(ins_texts_from_json(pss, doc, "stored", &t, &e) == 0, "texts from JSON load"))
+        goto out;
+    ok(ins_definition_renderable(pss, t, &e) == 0, "PSS-10 renders with them");
+    is_str(ins_item_text(pss, t, 3), "Study wording for PSS-10 item 4", "item 4 from the study");
+    is_str(ins_item_text(pss, t, 9), "Study wording for PSS-10 item 10", "item 10 from the study");
+    ok(ins_item_text(pss, t, 10) == NULL, "no item 11");
+    is_str(ins_texts_language(t), "en-GB", "the language tag is kept");
+    is_str(ins_texts_permission(t), "Test permission statement", "the permission is kept");
+    /* Canonical JSON as the format says: sorted keys, two-space indent,
+     * a final newline; its SHA-256 in hex. */
+    {
+        char *dump = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+        unsigned char h[crypto_hash_sha256_BYTES];
+        size_t len = strlen(dump) + 2;
+        canonical = malloc(len);
+        snprintf(canonical, len, "%s\n", dump);
+        free(dump);
+        crypto_hash_sha256(h, (const unsigned char *)canonical, strlen(canonical));
+        sodium_bin2hex(sum, sizeof sum, h, sizeof h);
+    }
+    is_str(ins_texts_canonical(t), canonical, "the canonical JSON is kept");
+    is_str(ins_texts_checksum(t), sum, "the checksum is the SHA-256 of the canonical JSON");
+    free(canonical);
+    ok(strlen(ins_texts_checksum(t)) == 64, "a hex SHA-256");
+
+    /* The same document in another layout, from a file: the same checksum. */
+    pretty = json_dumps(doc, JSON_COMPACT);
+    put("pss10-texts.json", pretty);
+    free(pretty);
+    snprintf(path, sizeof path, "%s/pss10-texts.json", tmp);
+    if (ok(ins_texts_load(pss, path, &f, &e) == 0, "the file loads through the same checks"))
+        is_str(ins_texts_checksum(f), ins_texts_checksum(t),
+               "layout alone does not change the checksum");
+    ins_texts_free(f);
+    f = NULL;
+    json_object_set_new(items, "pss10_4", json_string("Study wording for PSS-10 item 4, edited"));
+    ok(ins_texts_from_json(pss, doc, "stored", &f, &e) == 0 &&
+           strcmp(ins_texts_checksum(f), ins_texts_checksum(t)) != 0,
+       "a changed wording changes the checksum");
+    ins_texts_free(f);
+    f = NULL;
+    json_object_set_new(items, "pss10_4", json_string("Study wording for PSS-10 item 4"));
+
+    /* FHIR with the study's texts. */
+    if (ok(ins_fhir_questionnaire(pss, t, "http://example.org", &q, &e) == 0,
+           "a Questionnaire with the study's texts")) {
+        it = item_by_link(q, "pss10_4");
+        is_str(json_string_value(json_object_get(it, "text")), "Study wording for PSS-10 item 4",
+               "FHIR item 4 carries the study's text");
+        is_str(json_string_value(json_object_get(q, "language")), "en-GB",
+               "the Questionnaire takes the texts' language");
+        ok(strstr(json_string_value(json_object_get(q, "copyright")),
+                  "Item texts: Test permission statement") != NULL,
+           "and their permission beside the licence");
+        ok(check_questionnaire(q, pss) == 0, "and follows the R4 rules checked");
+    }
+    json_decref(q);
+
+    /* Every refusal names the document and the field. */
+    ok(texts_variant(pss, doc, "permission", json_string(""), &e) == INS_EINVAL &&
+           strstr(e.message, "\"variant.json\": /permission"),
+       "an empty permission is refused: %s", e.message);
+    ok(texts_variant(pss, doc, "permission", json_string("  \n"), &e) == INS_EINVAL &&
+           strstr(e.message, "/permission"),
+       "a blank permission is refused: %s", e.message);
+    ok(texts_variant(pss, doc, "permission", NULL, &e) == INS_EINVAL &&
+           strstr(e.message, "not an item texts file") && strstr(e.detail, "permission"),
+       "a missing permission is refused: %s / %s", e.message, e.detail);
+    ok(texts_variant(pss, doc, "language", json_string("English"), &e) == INS_EINVAL &&
+           strstr(e.message, "/language"),
+       "a bad language tag is refused: %s", e.message);
+    ok(texts_variant(pss, doc, "attune_texts", json_integer(2), &e) == INS_EINVAL &&
+           strstr(e.message, "/attune_texts"),
+       "another format version is refused: %s", e.message);
+    ok(texts_variant(pss, doc, "colour", json_string("blue"), &e) == INS_EINVAL &&
+           strstr(e.detail, "colour"),
+       "an unknown key is refused: %s", e.detail);
+    ok(texts_variant(pss, doc, "instrument", json_string("ecrr"), &e) == INS_EINVAL &&
+           strstr(e.message, "texts are for \"ecrr\""),
+       "texts for another instrument are refused: %s", e.message);
+    ok(texts_variant(pss, doc, "version", json_string("2"), &e) == INS_EINVAL &&
+           strstr(e.message, "version \"2\", not \"pss10\" version \"1\""),
+       "texts for another version are refused: %s", e.message);
+    {
+        json_t *gdoc = json_deep_copy(doc);
+        json_object_set_new(gdoc, "instrument", json_string("gad7"));
+        ok(ins_texts_from_json(gad7, gdoc, "g.json", &f, &e) == INS_EINVAL &&
+               strstr(e.message, "ships its own item texts"),
+           "a definition with its own texts takes none: %s", e.message);
+        json_decref(gdoc);
+    }
+    json_object_del(items, "pss10_7");
+    ok(ins_texts_from_json(pss, doc, "short.json", &f, &e) == INS_EINVAL &&
+           strstr(e.message, "\"short.json\": /items: no text for item \"pss10_7\""),
+       "a missing item is named: %s", e.message);
+    json_object_set_new(items, "pss10_7", json_string("Study wording for PSS-10 item 7"));
+    json_object_set_new(items, "pss10_11", json_string("One too many"));
+    ok(ins_texts_from_json(pss, doc, "long.json", &f, &e) == INS_EINVAL &&
+           strstr(e.message, "/items/pss10_11: unknown item \"pss10_11\""),
+       "an extra item is named: %s", e.message);
+    json_object_del(items, "pss10_11");
+    json_object_set_new(items, "pss10_2", json_integer(2));
+    ok(ins_texts_from_json(pss, doc, "n.json", &f, &e) == INS_EINVAL &&
+           strstr(e.message, "/items/pss10_2: must be a text"),
+       "a text that is not a string is refused: %s", e.message);
+    json_object_set_new(items, "pss10_2", json_string(""));
+    ok(ins_texts_from_json(pss, doc, "n.json", &f, &e) == INS_EINVAL &&
+           strstr(e.message, "/items/pss10_2: must be a text"),
+       "an empty text is refused: %s", e.message);
+    ok(f == NULL, "nothing is returned on failure");
+    put("pss10-texts.json", "{\"attune_texts\": 1, \"attune_texts\": 1}");
+    ok(ins_texts_load(pss, path, &f, &e) == INS_EINVAL && strstr(e.message, "invalid JSON"),
+       "a file with a repeated key is refused: %s", e.message);
+    drop("pss10-texts.json");
+out:
+    ins_texts_free(t);
+    json_decref(doc);
+}
+
 static void test_answers(const struct ins_registry *reg, struct ins_problems *p)
 {
     const struct ins_definition *gad7 = ins_registry_find(reg, "gad7", NULL);
@@ -891,6 +1061,7 @@ int main(void)
         return tap_done();
     }
     test_texts(reg);
+    test_texts_from_json(reg);
     test_answers(reg, p);
     test_fhir_questionnaire(reg);
     test_fhir_response(reg, p);

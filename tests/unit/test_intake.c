@@ -224,6 +224,26 @@ static void test_protocol(void)
            "/schedule/1/instrument",
            "every problem named");
     json_decref(root);
+
+    /* A schedule entry may name the study's item texts file. */
+    json_array_clear(errors);
+    root = J("{\"id\":\"s2\",\"title\":\"T\",\"arms\":[\"a\"],\"schedule\":["
+             "{\"instrument\":\"pss10\",\"version\":\"1\",\"weeks\":[0],"
+             "\"item_texts\":\"texts/pss10-en.json\"},"
+             "{\"instrument\":\"gad7\",\"version\":\"1\",\"weeks\":[0]}]}");
+    p = NULL;
+    is_int(col_protocol_parse(root, "UTC", &p, errors), 0, "a protocol with item texts");
+    is_str(p ? p->schedule[0].item_texts : NULL, "texts/pss10-en.json", "the texts path is kept");
+    ok(p != NULL && p->schedule[1].item_texts == NULL, "an entry without texts has none");
+    col_protocol_free(p);
+    json_decref(root);
+    root = J("{\"id\":\"s2\",\"title\":\"T\",\"arms\":[\"a\"],\"schedule\":["
+             "{\"instrument\":\"pss10\",\"version\":\"1\",\"weeks\":[0],\"item_texts\":\"\"},"
+             "{\"instrument\":\"ecrr\",\"version\":\"1\",\"weeks\":[0],\"item_texts\":7}]}");
+    p = NULL;
+    ok(col_protocol_parse(root, "UTC", &p, errors) == 2 && p == NULL, "bad texts paths");
+    is_str(ptrs(errors), "/schedule/0/item_texts /schedule/1/item_texts", "each named");
+    json_decref(root);
     json_decref(errors);
 }
 
