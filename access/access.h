@@ -187,6 +187,8 @@ int acc_authorize_resolve(struct http_request *req, struct http_reply *rep);
  * arena. 0, or -1 when out of memory.
  */
 int acc_identity_settle(struct http_request *req, long long participant_id, const char *study_id);
+
+/*
  * The researcher API's answers (access/ and dashboards/ alike) to a request
  * whose database work failed, each logged once: 503 "unavailable" with
  * Retry-After when the database cannot be reached or no connection is free

@@ -254,6 +254,8 @@ int col_defs_guess(struct col_defs *defs, struct db_pool *pool, const char *inst
         defs->guess[defs->n_guess++].def = *out;
     pthread_mutex_unlock(&defs->lock);
     return 1;
+}
+
 static const struct ins_texts_file *col_texts_find(struct col_defs *defs, const char *study,
                                                    const struct ins_definition *def,
                                                    const char *checksum)
