@@ -66,6 +66,19 @@ enum acc_level {
 /* Flags. */
 #define ACC_PAGE         0x100u /* an HTML page: without a session, redirect to /login */
 #define ACC_SESSION_ONLY 0x200u /* API tokens refused (token management, say) */
+/*
+ * A participant route whose handler may start before the token is looked up
+ * (POST /api/v1/responses). acc_authorize() then checks only the token's form
+ * and hands over an identity with `deferred` set: the token's hash and
+ * nothing else of the participant. The handler must either store through a
+ * statement that checks the token itself, atomically with the write (a live
+ * token of a participant who has not withdrawn; erasure withdraws and
+ * revokes), or call acc_authorize_resolve() before it answers anything else
+ * or uses the participant; that looks the token up and refuses exactly as
+ * acc_authorize() would have. It saves the look-up round trip on the common
+ * path, a valid submission with a valid token (sql/007, docs/collector.md).
+ */
+#define ACC_DEFERRED 0x400u
 
 /* ---- who is asking (req->auth) ---- */
 
@@ -107,7 +120,14 @@ struct acc_identity {
     /* Participants. */
     long long participant_id;
     const char *participant_code;
-    int withdrawn; /* reads still work; every write was refused */
+    const char *participant_arm;
+    int64_t participant_enrolled_us; /* enrolled_at, microseconds since the epoch */
+    int withdrawn;                   /* reads still work; every write was refused */
+    /* ACC_DEFERRED routes: not looked up yet. Only token_hash_hex is known
+     * (and, once a write statement found the token live, what
+     * acc_identity_settle() records); see ACC_DEFERRED. */
+    int deferred;
+    const char *token_hash_hex; /* "\\x" and 64 hex digits, PostgreSQL's bytea input */
 
     /* The participant's study, or for users the {study} path parameter checked. */
     const char *study_id;
@@ -150,6 +170,23 @@ void acc_env_destroy(struct acc_env *env);
  * (403) are audited as auth.denied.
  */
 int acc_authorize(struct http_request *req, struct http_reply *rep);
+
+/*
+ * For a request whose identity is deferred (ACC_DEFERRED): looks the token up
+ * and decides as acc_authorize() does. Returns 0 with req->auth now the
+ * looked-up identity (also when it was not deferred: nothing to do), or
+ * non-zero with `rep` filled: 401/403 (audited as acc_authorize() audits) or
+ * 503 when the database cannot be reached.
+ */
+int acc_authorize_resolve(struct http_request *req, struct http_reply *rep);
+
+/*
+ * A deferred identity whose token a write statement has just found live, for
+ * `participant_id` of study `study_id`: records them in the identity (for
+ * the request's log and counters). Strings are copied into the request's
+ * arena. 0, or -1 when out of memory.
+ */
+int acc_identity_settle(struct http_request *req, long long participant_id, const char *study_id);
 
 /*
  * The researcher API's answers (access/ and dashboards/ alike) to a request

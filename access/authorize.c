@@ -210,16 +210,15 @@ static int acc_split_studies(struct arena *a, const char *text, const char *cons
     return 0;
 }
 
-static int acc_lookup_participant(PGconn *conn, const char *token, struct http_request *req,
+/* `hash` is the token's hash as bytea input (acc_token_hash_hex). */
+static int acc_lookup_participant(PGconn *conn, const char *hash, struct http_request *req,
                                   struct acc_identity *who, struct acc_denial *denial,
                                   struct err *e)
 {
-    char hash[2 * ACC_HASH_BYTES + 3];
     const char *params[1] = {hash};
     PGresult *res = NULL;
     int rc;
 
-    acc_token_hash_hex(token, hash);
     if ((rc = db_query(conn, "acc_participant_by_token", 1, params, &res, e)) < 0)
         return rc;
     if (rc == 0) {
@@ -232,10 +231,13 @@ static int acc_lookup_participant(PGconn *conn, const char *token, struct http_r
     who->participant_code = arena_strdup(req->arena, PQgetvalue(res, 0, 1));
     who->study_id = arena_strdup(req->arena, PQgetvalue(res, 0, 2));
     who->withdrawn = strcmp(PQgetvalue(res, 0, 3), "withdrawn") == 0;
+    who->participant_arm = arena_strdup(req->arena, PQgetvalue(res, 0, 6));
+    who->participant_enrolled_us = strtoll(PQgetvalue(res, 0, 7), NULL, 10);
     /* Audit rows name participants by internal id, never by code: erasing the
      * code then unlinks the whole trail from the person. */
     who->actor = arena_printf(req->arena, "%s/#%lld", who->study_id, who->participant_id);
-    if (who->participant_code == NULL || who->study_id == NULL || who->actor == NULL) {
+    if (who->participant_code == NULL || who->study_id == NULL || who->actor == NULL ||
+        who->participant_arm == NULL) {
         rc = err_set(e, DB_EHARD, "out of memory");
         goto out;
     }
@@ -473,7 +475,12 @@ static int acc_csrf_ok(const struct http_request *req, const char *cookie)
     return acc_origin_ok(req) && acc_csrf_check(cookie, given);
 }
 
-int acc_authorize(struct http_request *req, struct http_reply *rep)
+/*
+ * acc_authorize(), and with `may_defer` 0 acc_authorize_resolve(): on an
+ * ACC_DEFERRED route a well-formed participant token is not looked up (see
+ * ACC_DEFERRED in access.h).
+ */
+static int acc_authorize_in(struct http_request *req, struct http_reply *rep, int may_defer)
 {
     struct acc_env *env = req->app; /* the application context begins with it */
     unsigned auth = req->route ? req->route->auth : ACC_ADMIN;
@@ -485,6 +492,7 @@ int acc_authorize(struct http_request *req, struct http_reply *rep)
     char cookie[128] = "";
     struct acc_identity *who;
     struct acc_denial denial;
+    char *hash = NULL;
     PGconn *conn = NULL;
     struct err e;
     int found, rc = 1;
@@ -523,13 +531,30 @@ int acc_authorize(struct http_request *req, struct http_reply *rep)
             acc_refuse(env, req, rep, NULL, &denial);
         return 1;
     }
+    if (bearer != NULL && strncmp(bearer, ACC_API_PREFIX, sizeof ACC_API_PREFIX - 1) != 0) {
+        /* A participant token: found by its hash, which a deferring handler's
+         * write statement checks itself. */
+        if ((hash = arena_alloc(req->arena, 2 * ACC_HASH_BYTES + 3)) == NULL) {
+            http_problem(rep, 500, "internal", NULL, NULL, "Out of memory.");
+            return 1;
+        }
+        acc_token_hash_hex(bearer, hash);
+        who->token_hash_hex = hash;
+        if (may_defer && level == ACC_PARTICIPANT && (auth & ACC_DEFERRED)) {
+            who->kind = ACC_KIND_PARTICIPANT;
+            who->actor_kind = "participant";
+            who->deferred = 1;
+            req->auth = who;
+            return 0;
+        }
+    }
     conn = db_pool_acquire(env->pool, ACC_DB_WAIT_MS, &e);
     if (conn == NULL)
         goto unavailable;
     if (bearer != NULL && strncmp(bearer, ACC_API_PREFIX, sizeof ACC_API_PREFIX - 1) == 0)
         found = acc_lookup_api_token(conn, bearer, req, who, &denial, &e);
     else if (bearer != NULL)
-        found = acc_lookup_participant(conn, bearer, req, who, &denial, &e);
+        found = acc_lookup_participant(conn, hash, req, who, &denial, &e);
     else
         found = acc_lookup_session(env, conn, cookie, req, who, &denial, &e);
     db_pool_release(env->pool, conn);
@@ -585,4 +610,30 @@ out:
         db_pool_release(env->pool, conn);
     sodium_memzero(cookie, sizeof cookie);
     return rc;
+}
+
+int acc_authorize(struct http_request *req, struct http_reply *rep)
+{
+    return acc_authorize_in(req, rep, 1);
+}
+
+int acc_authorize_resolve(struct http_request *req, struct http_reply *rep)
+{
+    const struct acc_identity *who = req->auth;
+
+    if (who == NULL || !who->deferred)
+        return 0;
+    return acc_authorize_in(req, rep, 0);
+}
+
+int acc_identity_settle(struct http_request *req, long long participant_id, const char *study_id)
+{
+    struct acc_identity *who = req->auth;
+
+    if (who == NULL || !who->deferred)
+        return 0;
+    who->participant_id = participant_id;
+    who->study_id = arena_strdup(req->arena, study_id);
+    who->actor = arena_printf(req->arena, "%s/#%lld", study_id, participant_id);
+    return who->study_id && who->actor ? 0 : -1;
 }

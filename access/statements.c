@@ -8,9 +8,12 @@
 const struct db_statement acc_statements[] = {
     /* ---- authorize.c: credentials ---- */
 
-    /* acc_lookup_participant: a participant token and its participant */
+    /* acc_lookup_participant: a participant token and its participant (with
+     * what never changes about them, so that the collector needs no second
+     * look-up: arm, enrolment time in microseconds) */
     {"acc_participant_by_token",
-     "SELECT p.id, p.code, p.study_id, p.status, t.revoked_at IS NOT NULL, p.erased_at IS NOT NULL"
+     "SELECT p.id, p.code, p.study_id, p.status, t.revoked_at IS NOT NULL, p.erased_at IS NOT NULL,"
+     "       p.arm_id, (extract(epoch FROM p.enrolled_at) * 1000000)::bigint"
      "  FROM participant_tokens t JOIN participants p ON p.id = t.participant_id"
      " WHERE t.token_hash = $1::bytea"},
 

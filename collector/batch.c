@@ -6,10 +6,11 @@
  * start, round trip) whatever it holds. The HTTP threads therefore hand their
  * scored, validated responses to a few writer threads; a writer takes every
  * response waiting (up to COL_BATCH_MAX), stores them with one statement
- * (attune_response_store_batch() in sql/004: placement by
- * attune_placement(), insert of the responses, their item answers and audit
- * rows) in one transaction, and only after that
- * commit wakes the HTTP threads, which answer 201. Nothing is acknowledged
+ * (attune_response_store_batch() in sql/007: placement by
+ * attune_placement(), insert of the responses with their item answers and of
+ * their audit rows, and for a request whose token was not looked up yet the
+ * token check) in one transaction, and only after that commit wakes the HTTP
+ * threads, which answer 201. Nothing is acknowledged
  * before its commit; a response that cannot go in as new (a retry, a
  * conflict, a refusal) is handed back to take the one-by-one path,
  * attune_response_store(), which says why. Two waiting responses with the
@@ -57,7 +58,7 @@ static void col_batch_run(struct col_batcher *b, struct col_batch_job **jobs, si
     text[used++] = '[';
     for (size_t i = 0; i < n; i++)
         used += (size_t)snprintf(text + used, len - used, "%s{\"k\":%zu,%s", i ? "," : "", i,
-                                 jobs[i]->json + 1);
+                                 jobs[i]->json);
     text[used++] = ']';
     text[used] = '\0';
     err_clear(&e);
@@ -87,6 +88,8 @@ static void col_batch_run(struct col_batcher *b, struct col_batch_job **jobs, si
             j->week = atoi(PQgetvalue(res, r, 2));
             snprintf(j->timing, sizeof j->timing, "%s", PQgetvalue(res, r, 3));
             j->received = strtoll(PQgetvalue(res, r, 4), NULL, 10);
+            j->participant = strtoll(PQgetvalue(res, r, 5), NULL, 10);
+            snprintf(j->study, sizeof j->study, "%s", PQgetvalue(res, r, 6));
         }
     }
     PQclear(res);

@@ -21,7 +21,8 @@
 #define COL_AUTH_PUBLIC      ACC_PUBLIC
 #define COL_AUTH_PARTICIPANT ACC_PARTICIPANT
 
-/* A participant, as their token reveals them. Strings live in the struct. */
+/* A participant, as their token reveals them (the access module's look-up
+ * or its token cache: acc_identity). Strings live in the struct. */
 struct col_participant {
     long long id;
     char study[64];
@@ -29,8 +30,6 @@ struct col_participant {
     char code[40];
     char status[16]; /* active, withdrawn, completed */
     int64_t enrolled_at;
-    char timezone[64];
-    int allow_late;
     /* A token to check again inside the write statement (its \\x hex
      * hash), or "" when the request's token was just checked. */
     char token_hash_param[2 + 64 + 1];
@@ -41,34 +40,17 @@ struct col_participant {
     const char *source_addr;
 };
 
-/* ---- the participant cache (pcache.c) ----
- *
- * acc_authorize() (access/) checks the token of every request and says who
- * the participant is; what the collector needs besides (enrolment time, the
- * study's zone and late rule) never changes and is kept in memory by
- * participant id. Direct-mapped and bounded. */
-struct col_participant_cache;
-
-int col_participant_cache_new(size_t slots, struct col_participant_cache **out);
-void col_participant_cache_free(struct col_participant_cache *c);
-/* 1 and *out filled when cached. */
-int col_participant_cache_get(struct col_participant_cache *c, long long id,
-                              struct col_participant *out);
-void col_participant_cache_put(struct col_participant_cache *c, const struct col_participant *p);
-
 /*
  * The participant of an authorised request (req->auth, a struct
- * acc_identity of kind participant) into *out, from the cache or the
- * database. 1, 0 (not a participant), or a negative db_status.
+ * acc_identity of kind participant, which carries all the collector needs)
+ * into *out. 1, or 0 when the request is not a participant's. `e` is kept
+ * for the callers' uniform error handling; nothing here fails otherwise.
  */
 int col_participant_of(struct http_request *req, struct col_participant *out, struct err *e);
 
 /* As col_participant_of(); on failure fills `rep` (503, 403) and returns 0. */
 int col_participant_or_reply(struct http_request *req, struct http_reply *rep,
                              struct col_participant *p);
-
-/* By id from the database (col_participant_of's miss). 1, 0 or <0. */
-int col_participant_by_id(PGconn *conn, long long id, struct col_participant *out, struct err *e);
 
 /* ---- definitions (definitions.c) ---- */
 
@@ -88,6 +70,16 @@ void col_defs_free(struct col_defs *defs);
  */
 int col_defs_scheduled(struct col_defs *defs, struct db_pool *pool, PGconn *conn, const char *study,
                        const char *instrument, const struct ins_definition **out, struct err *e);
+
+/*
+ * For a submission whose participant is not known yet (ACC_DEFERRED): the
+ * definition of `instrument` in the version most studies schedule, a guess
+ * the batch statement checks against the participant's own schedule. Takes
+ * a connection of `pool` only on a miss. 1 and *out (borrowed), 0 when no
+ * study schedules the instrument, or a negative db_status.
+ */
+int col_defs_guess(struct col_defs *defs, struct db_pool *pool, const char *instrument,
+                   const struct ins_definition **out, struct err *e);
 
 /* The definition id@version, loaded on first use. 1, 0 (unknown) or <0. */
 int col_defs_get(struct col_defs *defs, struct db_pool *pool, PGconn *conn, const char *id,
@@ -110,7 +102,9 @@ int col_texts_get(struct col_defs *defs, struct db_pool *pool, PGconn *conn, con
 struct col_batcher;
 
 /* One response waiting for a batch. `json` is its element of the batch
- * statement's input (see col_response_store_batch), malloc'd by the caller. */
+ * statement's input (see col_response_store_batch) without the opening
+ * brace, which the writer adds with the element's index; malloc'd by the
+ * caller. */
 struct col_batch_job {
     char *json;
     char id[37];
@@ -120,7 +114,9 @@ struct col_batch_job {
     int inserted; /* stored as new; else take the one-by-one path */
     int week;
     char timing[8];
-    long long received; /* microseconds since the epoch */
+    long long received;    /* microseconds since the epoch */
+    long long participant; /* whose it was (found by the token when not given) */
+    char study[64];
     struct col_batch_job *next;
 };
 
@@ -140,8 +136,12 @@ struct col_submit {
     const char *code;  /* problem code when status >= 400 */
     char detail[512];  /* for people */
     json_t *errors;    /* array of {"pointer","message"}; owned */
-    json_t *record;    /* the stored record (2xx); owned */
+    json_t *record;    /* the stored record (200: a retry); owned */
+    char *record_text; /* or, for one stored now (201), its JSON text; malloc'd */
     char existing[37]; /* the response that holds the week, on week-taken */
+    /* col_response_submit_deferred(): whose the stored response was */
+    long long participant;
+    char study[64];
 };
 
 /*
@@ -162,6 +162,32 @@ int col_response_submit(struct col_defs *defs, PGconn *conn, const struct col_pa
 int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher,
                             struct db_pool *pool, const struct col_participant *p, json_t *body,
                             const char *source, int64_t now, struct col_submit *out);
+
+/* A submission whose token the access module has not looked up (ACC_DEFERRED). */
+struct col_deferred {
+    const char *token_hash_hex; /* "\\x" and 64 hex digits (acc_identity.token_hash_hex) */
+    const char *request_id;
+    const char *source_addr; /* or NULL */
+};
+
+/*
+ * The common path of POST /api/v1/responses when the token's look-up was
+ * deferred: the submission is checked and scored against the definition
+ * col_defs_guess() names and handed to the group commit with the token's
+ * hash instead of a participant, so that the batch statement checks the
+ * token together with the write (live token, participant not withdrawn, the
+ * instrument scheduled at that version for them) and names the participant
+ * in the audit row. Returns 1 with `out` filled (201, the record,
+ * out->participant and out->study) once committed; 0 when not stored, for
+ * whatever reason (invalid, unknown instrument, a retry, a conflict, an
+ * unknown or revoked token, a withdrawn participant, the database
+ * unreachable): the caller then looks the token up (acc_authorize_resolve())
+ * and takes the ordinary path, which stores or says why. Clear `out` either
+ * way.
+ */
+int col_response_submit_deferred(struct col_defs *defs, struct col_batcher *batcher,
+                                 struct db_pool *pool, const struct col_deferred *d, json_t *body,
+                                 const char *source, int64_t now, struct col_submit *out);
 
 void col_submit_clear(struct col_submit *s);
 

@@ -31,7 +31,6 @@ enum {
 };
 
 struct col_defs;
-struct col_participant_cache;
 struct col_batcher;
 struct ins_registry;
 struct dash_app;
@@ -42,9 +41,8 @@ struct col_app {
     struct acc_env access;
     const struct cfg *cfg;
     struct db_pool *pool;
-    struct col_defs *defs; /* instrument definitions, loaded from the database on use */
-    struct col_participant_cache *participants; /* what never changes, by id (col_int.h) */
-    struct col_batcher *batcher;                /* group commit of responses (batch.c) */
+    struct col_defs *defs;            /* instrument definitions, loaded from the database on use */
+    struct col_batcher *batcher;      /* group commit of responses (batch.c) */
     struct ins_registry *registry;    /* definitions from instruments_dir (FHIR responses) */
     struct dash_app *dash;            /* the dashboards (dashboards/dash.h) */
     struct migration_set *migrations; /* what this program expects */

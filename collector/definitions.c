@@ -45,6 +45,8 @@ struct col_defs {
     size_t n_defs;
     struct col_defs_sched sched[COL_DEFS_MAX];
     size_t n_sched;
+    struct col_defs_sched guess[COL_DEFS_MAX]; /* study "" : col_defs_guess() */
+    size_t n_guess;
     struct col_defs_texts texts[COL_DEFS_MAX];
     size_t n_texts;
 };
@@ -73,6 +75,8 @@ void col_defs_free(struct col_defs *defs)
         free(defs->sched[i].study);
         free(defs->sched[i].instrument);
     }
+    for (size_t i = 0; i < defs->n_guess; i++)
+        free(defs->guess[i].instrument);
     for (size_t i = 0; i < defs->n_texts; i++) {
         free(defs->texts[i].study);
         free(defs->texts[i].id);
@@ -212,6 +216,42 @@ int col_defs_scheduled(struct col_defs *defs, struct db_pool *pool, PGconn *give
             s->study = s->instrument = NULL;
         }
     }
+    pthread_mutex_unlock(&defs->lock);
+    return 1;
+}
+
+int col_defs_guess(struct col_defs *defs, struct db_pool *pool, const char *instrument,
+                   const struct ins_definition **out, struct err *e)
+{
+    PGconn *conn;
+    const char *params[1] = {instrument};
+    PGresult *res = NULL;
+    int rc;
+
+    pthread_mutex_lock(&defs->lock);
+    for (size_t i = 0; i < defs->n_guess; i++) {
+        if (strcmp(defs->guess[i].instrument, instrument) == 0) {
+            *out = defs->guess[i].def;
+            pthread_mutex_unlock(&defs->lock);
+            return 1;
+        }
+    }
+    pthread_mutex_unlock(&defs->lock);
+    if ((conn = db_pool_acquire(pool, 5000, e)) == NULL)
+        return e->code ? e->code : DB_EUNAVAILABLE;
+    rc = db_query(conn, "col_schedule_version_any", 1, params, &res, e);
+    if (rc == 1)
+        rc = col_defs_get(defs, pool, conn, instrument, PQgetvalue(res, 0, 0), out, e);
+    PQclear(res);
+    db_pool_release(pool, conn);
+    if (rc != 1)
+        return rc < 0 ? rc : 0;
+    /* Kept even if a study created later schedules another version: it is
+     * only a guess, which the batch statement checks. */
+    pthread_mutex_lock(&defs->lock);
+    if (defs->n_guess < COL_DEFS_MAX &&
+        (defs->guess[defs->n_guess].instrument = strdup(instrument)) != NULL)
+        defs->guess[defs->n_guess++].def = *out;
     pthread_mutex_unlock(&defs->lock);
     return 1;
 }

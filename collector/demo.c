@@ -351,9 +351,7 @@ static int demo_participant(struct demo_ctx *c, long index, const char *arm, int
     snprintf(p.arm, sizeof p.arm, "%s", arm);
     snprintf(p.code, sizeof p.code, "%s", code);
     snprintf(p.status, sizeof p.status, "active");
-    snprintf(p.timezone, sizeof p.timezone, "Europe/London");
     p.enrolled_at = enrolled;
-    p.allow_late = 1;
     c->sum->participants++;
 
     for (int w = 0; w <= DEMO_WEEKS && rc == 0; w++) {

@@ -169,6 +169,7 @@ struct col_form_ctx {
     struct col_participant p;
     char support[2048];
     char title[256];
+    int allow_late; /* the study's late rule */
     struct col_due due[COL_FORM_MAX_DUE];
     size_t n_due;
     int64_t next_open; /* earliest upcoming window, 0 when none */
@@ -199,6 +200,7 @@ static int col_form_load(struct http_request *req, struct col_form_ctx *c, struc
     rc = db_query(conn, "col_study_select", 1, &param, &res, e);
     if (rc == 1) {
         snprintf(c->title, sizeof c->title, "%s", PQgetvalue(res, 0, 1));
+        c->allow_late = PQgetvalue(res, 0, 4)[0] == 't';
         snprintf(c->support, sizeof c->support, "%s",
                  PQgetisnull(res, 0, 5) ? col_default_support_text : PQgetvalue(res, 0, 5));
     }
@@ -235,7 +237,7 @@ static int col_form_load(struct http_request *req, struct col_form_ctx *c, struc
             if (seen || n_decided == COL_FORM_MAX_DUE)
                 continue;
             snprintf(decided[n_decided++], sizeof decided[0], "%s", instrument);
-            if (strcmp(status, "open") == 0 || (strcmp(status, "missed") == 0 && c->p.allow_late)) {
+            if (strcmp(status, "open") == 0 || (strcmp(status, "missed") == 0 && c->allow_late)) {
                 struct col_due *d = &c->due[c->n_due++];
                 snprintf(d->instrument, sizeof d->instrument, "%s", instrument);
                 snprintf(d->version, sizeof d->version, "%s", PQgetvalue(res, r, 1));

@@ -22,50 +22,21 @@
 #include "col_int.h"
 #include "log.h"
 
-int col_participant_by_id(PGconn *conn, long long id, struct col_participant *out, struct err *e)
-{
-    char pid[24];
-    const char *param = pid;
-    PGresult *res = NULL;
-    int rc;
-
-    snprintf(pid, sizeof pid, "%lld", id);
-    rc = db_query(conn, "col_participant_by_id", 1, &param, &res, e);
-    if (rc == 1) {
-        memset(out, 0, sizeof *out);
-        out->id = id;
-        snprintf(out->study, sizeof out->study, "%s", PQgetvalue(res, 0, 0));
-        snprintf(out->arm, sizeof out->arm, "%s", PQgetvalue(res, 0, 1));
-        snprintf(out->code, sizeof out->code, "%s", PQgetvalue(res, 0, 2));
-        snprintf(out->status, sizeof out->status, "%s", PQgetvalue(res, 0, 3));
-        out->enrolled_at = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-        snprintf(out->timezone, sizeof out->timezone, "%s", PQgetvalue(res, 0, 5));
-        out->allow_late = PQgetvalue(res, 0, 6)[0] == 't';
-    }
-    PQclear(res);
-    return rc;
-}
-
 int col_participant_of(struct http_request *req, struct col_participant *out, struct err *e)
 {
     const struct acc_identity *who = acc_identity_of(req);
-    struct col_app *app = col_app_of(req);
-    PGconn *conn;
-    int rc;
 
-    if (who == NULL || who->kind != ACC_KIND_PARTICIPANT)
+    (void)e;
+    if (who == NULL || who->kind != ACC_KIND_PARTICIPANT || who->deferred)
         return 0;
-    if (!col_participant_cache_get(app->participants, who->participant_id, out)) {
-        conn = db_pool_acquire(app->pool, 5000, e);
-        if (conn == NULL)
-            return e->code ? e->code : DB_EUNAVAILABLE;
-        rc = col_participant_by_id(conn, who->participant_id, out, e);
-        db_pool_release(app->pool, conn);
-        if (rc != 1)
-            return rc;
-        col_participant_cache_put(app->participants, out);
-    }
-    /* The status as the access module just read it, not as cached. */
+    /* The access module's look-up (or its cache of it) holds what never
+     * changes about the participant, and the status as it read it. */
+    memset(out, 0, sizeof *out);
+    out->id = who->participant_id;
+    snprintf(out->study, sizeof out->study, "%s", who->study_id);
+    snprintf(out->arm, sizeof out->arm, "%s", who->participant_arm ? who->participant_arm : "");
+    snprintf(out->code, sizeof out->code, "%s", who->participant_code);
+    out->enrolled_at = who->participant_enrolled_us;
     snprintf(out->status, sizeof out->status, "%s", who->withdrawn ? "withdrawn" : "active");
     out->actor = who->actor;
     out->request_id = req->request_id;
@@ -176,9 +147,27 @@ out:
 static void col_responses_post(struct http_request *req, struct http_reply *rep)
 {
     struct col_app *app = col_app_of(req);
+    const struct acc_identity *who = acc_identity_of(req);
     struct col_participant p;
     struct col_submit s;
 
+    /* The token was not looked up (ACC_DEFERRED): first try the common case,
+     * a valid submission by a live token, whose batch statement checks the
+     * token with the write. Anything else looks the token up now, refusing
+     * as the access module does, and goes the ordinary way, which answers. */
+    if (who != NULL && who->deferred) {
+        struct col_deferred d = {who->token_hash_hex, req->request_id, who->source_addr};
+        if (col_response_submit_deferred(app->defs, app->batcher, app->pool, &d, req->json, "api",
+                                         col_time_now(), &s)) {
+            acc_identity_settle(req, s.participant, s.study);
+            col_submit_reply(&s, rep);
+            col_submit_clear(&s);
+            return;
+        }
+        col_submit_clear(&s);
+        if (acc_authorize_resolve(req, rep) != 0)
+            return;
+    }
     if (!col_participant_or_reply(req, rep, &p))
         return;
     col_response_submit_via(app->defs, app->batcher, app->pool, &p, req->json, "api",
@@ -341,11 +330,13 @@ out:
 }
 
 /* Bodies: a questionnaire is small; a batch of 1,000 events with props may
- * be a few MB at most (props are capped at 4 KB each). */
+ * be a few MB at most (props are capped at 4 KB each). A questionnaire's
+ * token is looked up only when its batch statement does not store it
+ * (ACC_DEFERRED, col_responses_post). */
 const struct http_route col_participant_routes[] = {
     {"GET", "/api/v1/me", COL_AUTH_PARTICIPANT, HTTP_BODY_NONE, 0, col_me,
      "the participant's study, week and questionnaires"},
-    {"POST", "/api/v1/responses", COL_AUTH_PARTICIPANT, HTTP_BODY_JSON, 64 * 1024,
+    {"POST", "/api/v1/responses", COL_AUTH_PARTICIPANT | ACC_DEFERRED, HTTP_BODY_JSON, 64 * 1024,
      col_responses_post, "submit one questionnaire"},
     {"POST", "/api/v1/events", COL_AUTH_PARTICIPANT, HTTP_BODY_JSON, 4 * 1024 * 1024,
      col_events_post, "upload a batch of app events"},

@@ -3,9 +3,10 @@
  * form, FHIR, the demo): shape check, the participant's schedule, answer
  * validation against the registered definition (every problem named), the
  * missing-item rule and scoring (scoring.h, the instruments engine), then
- * attune_response_store()
- * (sql/004) which places the response on its study week and stores it with
- * its item answers in one statement, exactly once.
+ * storage: the group-commit batch (batch.c) for the server, or
+ * attune_response_store() (sql/004, 007) which places the response on its
+ * study week and stores it with its item answers in one statement, exactly
+ * once, and says why when it does not.
  *
  * Exactly once: the client's uuid is the primary key and the content hash
  * (col_submission_hash) tells a retry from a conflicting reuse; the unique
@@ -29,6 +30,7 @@ void col_submit_clear(struct col_submit *s)
 {
     json_decref(s->errors);
     json_decref(s->record);
+    free(s->record_text);
     memset(s, 0, sizeof *s);
 }
 
@@ -129,65 +131,280 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher,
     return col_response_submit_in(defs, batcher, pool, NULL, p, body, source, now, out);
 }
 
-/* The record answered for a response stored as new. */
 /*
- * The total as JSON: null when the form is voided, and when the instrument
- * has no total at all (ECR-R scores only its two subscales) — json_real()
- * refuses NaN, which once made every ECR-R submission a 500.
+ * The record answered for a response stored as new, as JSON text: what
+ * jansson would write for it (json_pack in key order, JSON_COMPACT,
+ * JSON_REAL_PRECISION(17)), without building the objects. malloc'd; NULL
+ * when out of memory.
  */
-static json_t *col_score_total_json(const struct col_scored *score)
+static char *col_created_record(const struct ins_definition *def, const struct col_scored *score,
+                                const char *id, int week, const char *timing, int64_t completed_at,
+                                int64_t received_at, const char *source)
 {
-    return score->voided || isnan(score->total) ? json_null() : json_real(score->total);
+    struct col_jtext t = {NULL, 0,
+                          1024 + json_object_size(score->subscales) * 96 + score->n_flags * 96, 0};
+    char when[COL_TIME_MAX];
+    const char *key;
+    json_t *v;
+    int first = 1;
+
+    if ((t.buf = malloc(t.cap)) == NULL)
+        return NULL;
+    t.buf[0] = '\0';
+    COL_JT_LIT(&t, "{\"id\":");
+    col_jt_str(&t, id);
+    col_jt_key(&t, "instrument");
+    col_jt_str(&t, def->id);
+    col_jt_key(&t, "version");
+    col_jt_str(&t, def->version);
+    col_jt_key(&t, "study_week");
+    col_jt_num(&t, week);
+    col_jt_key(&t, "timing");
+    col_jt_str(&t, timing);
+    col_jt_key(&t, "completed_at");
+    col_time_format(completed_at, when);
+    col_jt_str(&t, when);
+    col_jt_key(&t, "received_at");
+    col_time_format(received_at, when);
+    col_jt_str(&t, when);
+    col_jt_key(&t, "source");
+    col_jt_str(&t, source);
+    COL_JT_LIT(&t, ",\"scores\":{\"total\":");
+    /* null when voided, and when the instrument has no total (ECR-R scores
+     * only its two subscales): NaN is not JSON. */
+    if (score->voided || isnan(score->total))
+        COL_JT_LIT(&t, "null");
+    else
+        col_jt_real(&t, score->total);
+    col_jt_key(&t, "severity");
+    col_jt_str(&t, score->severity);
+    col_jt_key(&t, "subscales");
+    COL_JT_LIT(&t, "{");
+    json_object_foreach(score->subscales, key, v)
+    {
+        if (!first)
+            COL_JT_LIT(&t, ",");
+        first = 0;
+        col_jt_str(&t, key);
+        COL_JT_LIT(&t, ":");
+        if (json_is_integer(v))
+            col_jt_num(&t, (double)json_integer_value(v));
+        else if (json_is_real(v))
+            col_jt_real(&t, json_real_value(v));
+        else
+            COL_JT_LIT(&t, "null");
+    }
+    COL_JT_LIT(&t, "}");
+    col_jt_key(&t, "flags");
+    COL_JT_LIT(&t, "[");
+    for (size_t f = 0; f < score->n_flags; f++) {
+        if (f > 0)
+            COL_JT_LIT(&t, ",");
+        col_jt_str(&t, score->flags[f]);
+    }
+    COL_JT_LIT(&t, "]");
+    col_jt_key(&t, "items_answered");
+    col_jt_num(&t, (double)score->answered);
+    col_jt_key(&t, "items_missing");
+    col_jt_num(&t, (double)score->missing);
+    col_jt_key(&t, "prorated");
+    if (score->prorated)
+        COL_JT_LIT(&t, "true");
+    else
+        COL_JT_LIT(&t, "false");
+    col_jt_key(&t, "voided");
+    if (score->voided)
+        COL_JT_LIT(&t, "true}}");
+    else
+        COL_JT_LIT(&t, "false}}");
+    if (t.failed) {
+        free(t.buf);
+        return NULL;
+    }
+    return t.buf;
 }
 
-static json_t *col_created_record(const struct ins_definition *def, const struct col_scored *score,
-                                  const char *id, int week, const char *timing,
-                                  int64_t completed_at, int64_t received_at, const char *source)
-{
-    json_t *jflags = json_array();
-
-    for (size_t f = 0; f < score->n_flags; f++)
-        json_array_append_new(jflags, json_string(score->flags[f]));
-    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:s, s:{s:o, s:s?, s:O, s:o, s:i, "
-                     "s:i, s:b, s:b}}",
-                     "id", id, "instrument", def->id, "version", def->version, "study_week", week,
-                     "timing", timing, "completed_at", col_time_json(completed_at), "received_at",
-                     col_time_json(received_at), "source", source, "scores", "total",
-                     col_score_total_json(score), "severity", score->severity, "subscales",
-                     score->subscales, "flags", jflags, "items_answered", (int)score->answered,
-                     "items_missing", (int)score->missing, "prorated", score->prorated, "voided",
-                     score->voided);
-}
-
-/* This response as an element of the batch statement's input. */
+/*
+ * This response as an element of the batch statement's input (see
+ * attune_response_store_batch in sql/007): an object without its opening
+ * brace, which col_batch_run() writes with the element's index "k".
+ * malloc'd; NULL when out of memory or too large.
+ */
 static char *col_batch_element(const struct ins_definition *def, const struct col_scored *score,
                                const double *values, const char *id, const char *pid,
                                const char *completed, const char *source, const char *hash_hex,
                                const struct col_participant *p)
 {
-    json_t *items = json_array(), *vals = json_array(), *flags = json_array(), *o;
-    char *text;
+    struct col_jtext t = {NULL, 0, 1024 + def->n_items * 96 + score->n_flags * 96, 0};
+    const char *key;
+    json_t *v;
+    int first;
 
+    if (json_object_size(score->subscales) > 64 || (t.buf = malloc(t.cap)) == NULL)
+        return NULL;
+    t.buf[0] = '\0';
+    COL_JT_LIT(&t, "\"id\":");
+    col_jt_str(&t, id);
+    col_jt_key(&t, "participant");
+    col_jt_str(&t, pid); /* NULL: not known yet, the statement finds it by the token */
+    col_jt_key(&t, "instrument");
+    col_jt_str(&t, def->id);
+    col_jt_key(&t, "version");
+    col_jt_str(&t, def->version);
+    col_jt_key(&t, "completed");
+    col_jt_str(&t, completed);
+    col_jt_key(&t, "source");
+    col_jt_str(&t, source);
+    col_jt_key(&t, "hash");
+    col_jt_str(&t, hash_hex);
+    col_jt_key(&t, "total");
+    if (score->voided || isnan(score->total)) /* as in col_created_record() */
+        COL_JT_LIT(&t, "null");
+    else
+        col_jt_num(&t, score->total);
+    col_jt_key(&t, "subscales");
+    COL_JT_LIT(&t, "{");
+    first = 1;
+    json_object_foreach(score->subscales, key, v)
+    {
+        if (!first)
+            COL_JT_LIT(&t, ",");
+        first = 0;
+        col_jt_str(&t, key);
+        COL_JT_LIT(&t, ":");
+        if (json_is_number(v))
+            col_jt_num(&t, json_number_value(v));
+        else
+            COL_JT_LIT(&t, "null");
+    }
+    COL_JT_LIT(&t, "}");
+    col_jt_key(&t, "severity");
+    col_jt_str(&t, score->severity);
+    col_jt_key(&t, "flags");
+    COL_JT_LIT(&t, "[");
+    for (size_t f = 0; f < score->n_flags; f++) {
+        if (f > 0)
+            COL_JT_LIT(&t, ",");
+        col_jt_str(&t, score->flags[f]);
+    }
+    COL_JT_LIT(&t, "]");
+    col_jt_key(&t, "answered");
+    col_jt_num(&t, (double)score->answered);
+    col_jt_key(&t, "missing");
+    col_jt_num(&t, (double)score->missing);
+    col_jt_key(&t, "prorated");
+    if (score->prorated)
+        COL_JT_LIT(&t, "true");
+    else
+        COL_JT_LIT(&t, "false");
+    /* The answers, in the definition's item order. */
+    col_jt_key(&t, "items");
+    COL_JT_LIT(&t, "[");
+    first = 1;
     for (size_t i = 0; i < def->n_items; i++) {
         if (isnan(values[i]))
             continue;
-        json_array_append_new(items, json_string(def->items[i].id));
-        json_array_append_new(vals, json_real(values[i]));
+        if (!first)
+            COL_JT_LIT(&t, ",");
+        first = 0;
+        col_jt_str(&t, def->items[i].id);
     }
-    for (size_t f = 0; f < score->n_flags; f++)
-        json_array_append_new(flags, json_string(score->flags[f]));
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:s?, s:o, s:i, s:i, s:b, s:o, "
-                  "s:o, s:s?, s:s, s:s?, s:s?, s:s?}",
-                  "id", id, "participant", pid, "instrument", def->id, "version", def->version,
-                  "completed", completed, "source", source, "hash", hash_hex, "total",
-                  col_score_total_json(score), "subscales", score->subscales, "severity",
-                  score->severity, "flags", flags, "answered", (int)score->answered, "missing",
-                  (int)score->missing, "prorated", score->prorated, "items", items, "vals", vals,
-                  "token", p->verify_in_write ? p->token_hash_param + 2 : NULL, "study", p->study,
-                  "actor", p->actor, "request_id", p->request_id, "source_addr", p->source_addr);
-    text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-    json_decref(o);
-    return text;
+    COL_JT_LIT(&t, "]");
+    col_jt_key(&t, "vals");
+    COL_JT_LIT(&t, "[");
+    first = 1;
+    for (size_t i = 0; i < def->n_items; i++) {
+        if (isnan(values[i]))
+            continue;
+        if (!first)
+            COL_JT_LIT(&t, ",");
+        first = 0;
+        col_jt_num(&t, values[i]);
+    }
+    COL_JT_LIT(&t, "]");
+    col_jt_key(&t, "token");
+    col_jt_str(&t, p->verify_in_write ? p->token_hash_param + 2 : NULL);
+    col_jt_key(&t, "study");
+    col_jt_str(&t, p->study[0] ? p->study : NULL);
+    col_jt_key(&t, "actor");
+    col_jt_str(&t, p->actor);
+    col_jt_key(&t, "request_id");
+    col_jt_str(&t, p->request_id);
+    col_jt_key(&t, "source_addr");
+    col_jt_str(&t, p->source_addr);
+    COL_JT_LIT(&t, "}");
+    if (t.failed) {
+        free(t.buf);
+        return NULL;
+    }
+    return t.buf;
+}
+
+int col_response_submit_deferred(struct col_defs *defs, struct col_batcher *batcher,
+                                 struct db_pool *pool, const struct col_deferred *d, json_t *body,
+                                 const char *source, int64_t now, struct col_submit *out)
+{
+    struct col_submission sub;
+    const struct ins_definition *def = NULL;
+    const char *item_ids[INS_MAX_ITEMS];
+    struct col_scored score;
+    struct col_participant p;
+    struct col_batch_job job;
+    unsigned char hash[32];
+    char hash_hex[2 * 32 + 1], completed[COL_TIME_MAX];
+    json_t *errors = json_array();
+    struct err e;
+    int stored = 0;
+
+    memset(out, 0, sizeof *out);
+    memset(&score, 0, sizeof score);
+    memset(&job, 0, sizeof job);
+    err_clear(&e);
+    if (errors == NULL || d->token_hash_hex == NULL || strlen(d->token_hash_hex) != 2 + 64)
+        goto out;
+    /* Anything wrong is left to the ordinary path, which names it once the
+     * token is known to be good: so the checks here need not collect. */
+    col_submission_parse(body, now, &sub, errors);
+    if (json_array_size(errors) > 0 || sub.instrument == NULL || sub.answers == NULL)
+        goto out;
+    if (col_defs_guess(defs, pool, sub.instrument, &def, &e) != 1)
+        goto out;
+    if (col_answers_score(def, sub.answers, "/answers", errors, &score) > 0)
+        goto out;
+    for (size_t i = 0; i < def->n_items; i++)
+        item_ids[i] = def->items[i].id;
+    col_submission_hash(def->id, def->version, sub.completed_at, item_ids, score.values,
+                        def->n_items, hash);
+    sodium_bin2hex(hash_hex, sizeof hash_hex, hash, sizeof hash);
+    col_time_format(sub.completed_at, completed);
+    /* No participant: the statement finds them by the token, if it is live,
+     * and names them in the audit row. */
+    memset(&p, 0, sizeof p);
+    p.verify_in_write = 1;
+    snprintf(p.token_hash_param, sizeof p.token_hash_param, "%s", d->token_hash_hex);
+    p.request_id = d->request_id;
+    p.source_addr = d->source_addr;
+    snprintf(job.id, sizeof job.id, "%s", sub.id);
+    for (char *c = job.id; *c; c++)
+        if (*c >= 'A' && *c <= 'F')
+            *c = (char)(*c - 'A' + 'a');
+    job.json =
+        col_batch_element(def, &score, score.values, job.id, NULL, completed, source, hash_hex, &p);
+    if (job.json == NULL || col_batcher_store(batcher, &job) != 0 || !job.inserted)
+        goto out;
+    out->record_text = col_created_record(def, &score, job.id, job.week, job.timing,
+                                          sub.completed_at, job.received, source);
+    if (out->record_text == NULL)
+        goto out; /* stored: the ordinary path answers 200 with it */
+    out->status = 201;
+    out->participant = job.participant;
+    snprintf(out->study, sizeof out->study, "%s", job.study);
+    stored = 1;
+out:
+    free(job.json);
+    json_decref(errors);
+    col_scored_clear(&score);
+    return stored;
 }
 
 /* `conn` (direct) or `pool` (a connection taken only while needed). */
@@ -249,7 +466,46 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
     col_submission_hash(def->id, def->version, sub.completed_at, item_ids, values, def->n_items,
                         hash);
 
-    /* Parameters of attune_response_store. */
+    hash_hex[0] = '\\';
+    hash_hex[1] = 'x';
+    sodium_bin2hex(hash_hex + 2, 65, hash, sizeof hash);
+    col_time_format(sub.completed_at, completed);
+    snprintf(pid, sizeof pid, "%lld", p->id);
+
+    if (batcher != NULL) {
+        struct col_batch_job job;
+        memset(&job, 0, sizeof job);
+        snprintf(job.id, sizeof job.id, "%s", sub.id);
+        for (char *c = job.id; *c; c++)
+            if (*c >= 'A' && *c <= 'F')
+                *c = (char)(*c - 'A' + 'a');
+        job.json =
+            col_batch_element(def, &score, values, job.id, pid, completed, source, hash_hex + 2, p);
+        if (job.json == NULL) {
+            col_submit_fail(out, 500, "internal", "Out of memory.");
+            goto out;
+        }
+        rc = col_batcher_store(batcher, &job);
+        free(job.json);
+        if (rc < 0) {
+            err_set(&e, rc, "database unavailable");
+            col_submit_db_fail(out, rc, &e);
+            goto out;
+        }
+        if (job.inserted) {
+            out->record_text = col_created_record(def, &score, job.id, job.week, job.timing,
+                                                  sub.completed_at, job.received, source);
+            if (out->record_text == NULL)
+                col_submit_fail(out, 500, "internal", "Out of memory.");
+            else
+                out->status = 201;
+            goto out;
+        }
+        /* Not new: the one-by-one path below finds out what it is. */
+    }
+
+    /* Parameters of attune_response_store (only now: most responses are
+     * stored by the batch). */
     {
         size_t cap = def->n_items * 72 + 8, iu = 1, vu = 1, fu = 1;
         int first = 1;
@@ -283,12 +539,7 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
         snprintf(flags + fu, INS_MAX_FLAGS * 72 + 8 - fu, "}");
     }
     subscales = json_dumps(score.subscales, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    hash_hex[0] = '\\';
-    hash_hex[1] = 'x';
-    sodium_bin2hex(hash_hex + 2, 65, hash, sizeof hash);
-    col_time_format(sub.completed_at, completed);
-    snprintf(pid, sizeof pid, "%lld", p->id);
-    if (!score.voided)
+    if (!score.voided && !isnan(score.total)) /* no total: NULL, as in col_created_record() */
         col_fmt_double(total, sizeof total, score.total);
     snprintf(answered, sizeof answered, "%zu", score.answered);
     snprintf(missing, sizeof missing, "%zu", score.missing);
@@ -299,7 +550,7 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
     params[4] = completed;
     params[5] = source;
     params[6] = hash_hex;
-    params[7] = score.voided ? NULL : total;
+    params[7] = score.voided || isnan(score.total) ? NULL : total;
     params[8] = subscales;
     params[9] = score.severity;
     params[10] = flags;
@@ -312,35 +563,6 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
     params[17] = p->actor;
     params[18] = p->request_id;
     params[19] = p->source_addr;
-
-    if (batcher != NULL) {
-        struct col_batch_job job;
-        memset(&job, 0, sizeof job);
-        snprintf(job.id, sizeof job.id, "%s", sub.id);
-        for (char *c = job.id; *c; c++)
-            if (*c >= 'A' && *c <= 'F')
-                *c = (char)(*c - 'A' + 'a');
-        job.json =
-            col_batch_element(def, &score, values, job.id, pid, completed, source, hash_hex + 2, p);
-        if (job.json == NULL) {
-            col_submit_fail(out, 500, "internal", "Out of memory.");
-            goto out;
-        }
-        rc = col_batcher_store(batcher, &job);
-        free(job.json);
-        if (rc < 0) {
-            err_set(&e, rc, "database unavailable");
-            col_submit_db_fail(out, rc, &e);
-            goto out;
-        }
-        if (job.inserted) {
-            out->record = col_created_record(def, &score, job.id, job.week, job.timing,
-                                             sub.completed_at, job.received, source);
-            out->status = 201;
-            goto out;
-        }
-        /* Not new: the one-by-one path below finds out what it is. */
-    }
 
     if (conn == NULL && (conn = db_pool_acquire(pool, 5000, &e)) == NULL) {
         col_submit_db_fail(out, e.code ? e.code : DB_EUNAVAILABLE, &e);
@@ -358,11 +580,14 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
     {
         const char *outcome = PQgetvalue(res, 0, 0);
         if (strcmp(outcome, "created") == 0) {
-            out->record =
+            out->record_text =
                 col_created_record(def, &score, PQgetvalue(res, 0, 1), atoi(PQgetvalue(res, 0, 2)),
                                    PQgetvalue(res, 0, 3), sub.completed_at,
                                    strtoll(PQgetvalue(res, 0, 4), NULL, 10), source);
-            out->status = 201;
+            if (out->record_text == NULL)
+                col_submit_fail(out, 500, "internal", "Out of memory.");
+            else
+                out->status = 201;
         } else if (strcmp(outcome, "duplicate") == 0) {
             PGresult *row = NULL;
             const char *id = PQgetvalue(res, 0, 1);
@@ -413,7 +638,7 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
                             "not accept late answers.",
                             def->id, PQgetvalue(res, 0, 2));
         } else if (strcmp(outcome, "revoked") == 0) {
-            col_submit_fail(out, 401, "token-revoked", "The token has been revoked.");
+            col_submit_fail(out, 403, "token-revoked", "This access token has been revoked.");
         } else if (strcmp(outcome, "withdrawn") == 0) {
             col_submit_fail(out, 403, "participant-withdrawn",
                             "This participant has withdrawn from the study; nothing more is "
@@ -439,6 +664,12 @@ out:
 void col_submit_reply(struct col_submit *s, struct http_reply *rep)
 {
     if (s->status >= 200 && s->status < 300) {
+        if (s->record_text != NULL) {
+            http_reply_take(rep, s->status, "application/json", s->record_text,
+                            strlen(s->record_text));
+            s->record_text = NULL;
+            return;
+        }
         http_reply_json(rep, s->status, s->record);
         s->record = NULL;
         return;

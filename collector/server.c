@@ -185,7 +185,7 @@ int col_serve(const struct cfg *cfg, struct err *e)
             log_event(LOG_WARN, "serve.instruments", "message=%s",
                       log_quote(q, sizeof q, re.message));
     }
-    if (col_defs_new(&app.defs) != 0 || col_participant_cache_new(16384, &app.participants) != 0) {
+    if (col_defs_new(&app.defs) != 0) {
         rc = err_set(e, COL_EINIT, "out of memory");
         goto out;
     }
@@ -276,7 +276,6 @@ out:
     db_pool_free(app.pool);
     col_defs_free(app.defs);
     ins_registry_free(app.registry);
-    col_participant_cache_free(app.participants);
     migrate_set_free(app.migrations);
     pthread_mutex_destroy(&app.migrations_lock);
     free(routes);

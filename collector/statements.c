@@ -10,15 +10,14 @@ const struct db_statement col_statements[] = {
     /* col_landing: how many studies exist */
     {"col_count_studies", "SELECT count(*) FROM studies"},
 
-    /* col_participant_by_id: what the collector needs of a participant */
-    {"col_participant_by_id",
-     "SELECT p.study_id, p.arm_id, p.code, p.status,"
-     " (extract(epoch FROM p.enrolled_at) * 1000000)::bigint, s.timezone, s.allow_late"
-     " FROM participants p JOIN studies s ON s.id = p.study_id WHERE p.id = $1::bigint"},
-
     /* col_defs_scheduled: the version a study schedules for an instrument */
     {"col_schedule_version", "SELECT instrument_version FROM schedule"
                              " WHERE study_id = $1 AND instrument_id = $2 LIMIT 1"},
+
+    /* col_defs_guess: the version most studies schedule for an instrument */
+    {"col_schedule_version_any",
+     "SELECT instrument_version FROM schedule WHERE instrument_id = $1"
+     " GROUP BY instrument_version ORDER BY count(*) DESC, instrument_version DESC LIMIT 1"},
 
     /* col_defs_get: a registered definition */
     {"col_instrument_definition",
@@ -47,10 +46,10 @@ const struct db_statement col_statements[] = {
      " $14::boolean, $15::text[], $16::float8[], $17::bytea, $18, $19, $20::inet)"},
 
     /* col_batch_run: many scored responses from different requests in one
-     * statement and one commit (group commit; sql/004). */
+     * statement and one commit (group commit; sql/007). */
     {"col_response_store_batch",
-     "SELECT k, stored, study_week, timing, (extract(epoch FROM received_at) * 1000000)::bigint"
-     " FROM attune_response_store_batch($1::jsonb)"},
+     "SELECT k, stored, study_week, timing, (extract(epoch FROM received_at) * 1000000)::bigint,"
+     " participant, study FROM attune_response_store_batch($1::jsonb)"},
 
     /* col_response_submit (a retry) and the form's confirmation: a stored response */
     {"col_response_select",

@@ -53,9 +53,13 @@ with Home(t) as home:
          'schema_migrations records version, name and checksum', rows)
     tables = {r[0] for r in home.sql(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-    for name in ('studies', 'arms', 'participants', 'responses', 'response_items', 'events',
+    for name in ('studies', 'arms', 'participants', 'responses', 'events',
                  'audit_log', 'schedule', 'instruments', 'analysis_runs'):
         t.ok(name in tables, 'table %s exists' % name)
+    # Item answers live in their response row since 007; response_items is
+    # the view of them that every reader uses.
+    t.is_(home.sql("SELECT relkind FROM pg_class WHERE relname = 'response_items'"),
+          [('v',)], 'response_items is a view (007)')
 
     # A private copy of sql/ to change things in.
     sqldir = os.path.join(home.root, 'sql')

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "intake.h"
 #include "scoring.h"
 #include "tap.h"
@@ -170,6 +172,29 @@ static void test_submission(void)
     ok(memcmp(h1, h3, 32) != 0, "a missing item differs from a 0");
     col_submission_hash("gad7", "1", 6, ids, v1, 3, h3);
     ok(memcmp(h1, h3, 32) != 0, "another completion time differs");
+
+    /* Stored hashes must not change: the text hashed is exactly the one of
+     * the first version (every value through "%.17g"). */
+    {
+        static const char *const many[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
+        const double vals[] = {3, 0, -0.0, -2, 2.5, 1e15, 1e16 + 2, NAN, 123456789, 1.0 / 3.0};
+        crypto_hash_sha256_state st;
+        unsigned char want[32], got[32];
+        char buf[128];
+        int len =
+            snprintf(buf, sizeof buf, "attune-response-v1\n%s\n%s\n%lld\n", "x", "2", 1234567LL);
+        crypto_hash_sha256_init(&st);
+        crypto_hash_sha256_update(&st, (const unsigned char *)buf, (unsigned long long)len);
+        for (size_t i = 0; i < 10; i++) {
+            len = isnan(vals[i]) ? snprintf(buf, sizeof buf, "%s=\n", many[i])
+                                 : snprintf(buf, sizeof buf, "%s=%.17g\n", many[i], vals[i]);
+            crypto_hash_sha256_update(&st, (const unsigned char *)buf, (unsigned long long)len);
+        }
+        crypto_hash_sha256_final(&st, want);
+        col_submission_hash("x", "2", 1234567, many, vals, 10, got);
+        ok(memcmp(want, got, 32) == 0,
+           "the content hash is the one of every value written with %%.17g");
+    }
 }
 
 static void test_protocol(void)
@@ -307,8 +332,84 @@ static void test_scoring(void)
     json_decref(errors);
 }
 
+/* col_jt_*: the texts written without jansson must read as jansson writes
+ * them (the 201 record) or read back exactly (the batch's input). */
+static void test_jtext(void)
+{
+    static const double reals[] = {0.0,
+                                   9.0,
+                                   -3.0,
+                                   0.5,
+                                   1.0 / 3.0,
+                                   2.0 / 3.0,
+                                   9.25,
+                                   1e20,
+                                   1.5e-7,
+                                   -2.5e100,
+                                   123456789012345678.0,
+                                   4.9e-324,
+                                   0.1,
+                                   1e15,
+                                   1e17,
+                                   52.0,
+                                   13.0 / 7.0};
+    static const char *const strings[] = {
+        "gad7",        "a\"b\\c", "tab\there\nline",  "\x01\x1f end",
+        "caf\xc3\xa9", "",        "moderately severe"};
+    char buf[256];
+    struct col_jtext t;
+    int all = 1;
+
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        json_t *v = json_real(reals[i]);
+        char *want = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(17));
+        t = (struct col_jtext){buf, 0, sizeof buf, 0};
+        col_jt_real(&t, reals[i]);
+        if (want == NULL || t.failed || strcmp(buf, want) != 0) {
+            all = 0;
+            printf("#   %.17g: got %s, jansson %s\n", reals[i], buf, want ? want : "?");
+        }
+        free(want);
+        json_decref(v);
+        t = (struct col_jtext){buf, 0, sizeof buf, 0};
+        col_jt_num(&t, reals[i]);
+        if (t.failed || strtod(buf, NULL) != reals[i]) {
+            all = 0;
+            printf("#   %.17g: col_jt_num wrote %s\n", reals[i], buf);
+        }
+    }
+    ok(all, "col_jt_real writes reals as jansson does; col_jt_num reads back exactly");
+    all = 1;
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+        json_t *v = json_string(strings[i]);
+        char *want = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        t = (struct col_jtext){buf, 0, sizeof buf, 0};
+        col_jt_str(&t, strings[i]);
+        if (want == NULL || t.failed || strcmp(buf, want) != 0) {
+            all = 0;
+            printf("#   string %zu: got %s, jansson %s\n", i, buf, want ? want : "?");
+        }
+        free(want);
+        json_decref(v);
+    }
+    ok(all, "col_jt_str escapes as jansson does");
+    t = (struct col_jtext){buf, 0, sizeof buf, 0};
+    COL_JT_LIT(&t, "{\"a\":");
+    col_jt_str(&t, NULL);
+    col_jt_key(&t, "b");
+    col_jt_num(&t, 7);
+    COL_JT_LIT(&t, "}");
+    is_str(buf, "{\"a\":null,\"b\":7}", "null, keys and whole numbers");
+    t = (struct col_jtext){buf, 0, 8, 0};
+    COL_JT_LIT(&t, "12345");
+    COL_JT_LIT(&t, "678");
+    COL_JT_LIT(&t, "9");
+    ok(t.failed && strcmp(buf, "12345") == 0, "a text that does not fit fails and stays failed");
+}
+
 int main(void)
 {
+    test_jtext();
     test_times();
     test_events();
     test_submission();
