@@ -35,11 +35,14 @@ def bearer(tok):
 
 
 with Home(t) as home:
-    # A private copy of sql/ without 007, to migrate data across it below.
+    # A private copy of sql/ without 007 and what builds on it (009 replaces
+    # 007's batch function), to migrate data across 007 below.
     sqldir = os.path.join(home.root, 'sql')
     shutil.copytree(os.path.join(SOURCE_ROOT, 'sql'), sqldir)
-    os.rename(os.path.join(sqldir, '007_collector_fast_path.sql'),
-              os.path.join(home.root, '007_collector_fast_path.sql'))
+    later = sorted(f for f in os.listdir(sqldir)
+                   if f[:3].isdigit() and int(f[:3]) >= 7 and f != '008_item_texts.sql')
+    for f in later:
+        os.rename(os.path.join(sqldir, f), os.path.join(home.root, f))
     before007 = {'ATTUNE_SQL_DIR': sqldir}
     t.is_(home.attune('db', 'start').returncode, 0, 'database started')
     t.is_(home.attune('migrate', env=before007).returncode, 0, 'migrated up to 006')
@@ -62,7 +65,8 @@ with Home(t) as home:
     home.sql("INSERT INTO response_items VALUES " +
              ', '.join("(%%s, 'q%d', %d)" % (i, i) for i in (10, 2, 1, 11, 3)),
              (rid_old,) * 5)
-    shutil.move(os.path.join(home.root, '007_collector_fast_path.sql'), sqldir)
+    for f in later:
+        shutil.move(os.path.join(home.root, f), sqldir)
     r = home.attune('migrate', env=before007)
     t.ok(r.returncode == 0 and '007_collector_fast_path.sql' in r.stdout, 'migration 007 applies',
          r.stdout + r.stderr)
