@@ -14,12 +14,13 @@ with Home(t) as home:
     t.is_(home.attune('migrate').returncode, 0, 'database migrated')
     t.is_(home.attune('demo', timeout=600).returncode, 0, 'the demo study is loaded')
     r = home.attune('enroll', '--study', 'demo', '--arm', 'app')
-    token = list(csv.DictReader(io.StringIO(r.stdout)))[0]['token']
+    enrolled = list(csv.DictReader(io.StringIO(r.stdout)))[0]
+    token = enrolled['token']
     srv = home.serve()
     home.browser('form_phone.mjs', srv.url, token)
     rows = home.sql("SELECT r.source, r.total_score, r.severity, r.study_week, r.timing "
                     "FROM responses r JOIN participants p ON p.id = r.participant_id "
-                    "WHERE p.code NOT LIKE 'P%%'")
+                    "WHERE p.code = %s", (enrolled['code'],))
     t.is_(rows, [('form', 13.0, 'moderate', 0, 'on_time')],
           'the tapped submission is stored and scored (GAD-7 13, moderate)')
 t.done()
