@@ -137,6 +137,13 @@ extern const struct http_route col_static_routes[];
 extern const size_t col_static_routes_count;
 
 /*
+ * Every route `attune serve` answers, gathered from the modules' tables
+ * (server.c): a malloc'd copy the caller frees, its length in *n_out; NULL
+ * when out of memory. The route fuzz target takes the same list.
+ */
+struct http_route *col_server_routes(size_t *n_out);
+
+/*
  * Runs `attune serve` with the given configuration until a stop signal.
  * Refuses to start (COL_EPENDING, naming them) when migrations are pending.
  */

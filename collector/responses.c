@@ -132,6 +132,78 @@ int col_response_submit_via(struct col_defs *defs, struct col_batcher *batcher,
 }
 
 /*
+ * Pieces the two hand-written JSON texts below share. Subscale values are
+ * numbers or null; an integer is written as one, a real with `real` (the 201
+ * record keeps jansson's form of a real, the batch statement needs only the
+ * number).
+ */
+static void col_jt_subscales(struct col_jtext *t, json_t *subscales,
+                             void (*real)(struct col_jtext *, double))
+{
+    const char *key;
+    json_t *v;
+    int first = 1;
+
+    COL_JT_LIT(t, "{");
+    json_object_foreach(subscales, key, v)
+    {
+        if (!first)
+            COL_JT_LIT(t, ",");
+        first = 0;
+        col_jt_str(t, key);
+        COL_JT_LIT(t, ":");
+        if (json_is_integer(v))
+            col_jt_num(t, (double)json_integer_value(v));
+        else if (json_is_real(v))
+            real(t, json_real_value(v));
+        else
+            COL_JT_LIT(t, "null");
+    }
+    COL_JT_LIT(t, "}");
+}
+
+static void col_jt_flags(struct col_jtext *t, const struct col_scored *score)
+{
+    COL_JT_LIT(t, "[");
+    for (size_t f = 0; f < score->n_flags; f++) {
+        if (f > 0)
+            COL_JT_LIT(t, ",");
+        col_jt_str(t, score->flags[f]);
+    }
+    COL_JT_LIT(t, "]");
+}
+
+static void col_jt_bool(struct col_jtext *t, int b)
+{
+    if (b)
+        COL_JT_LIT(t, "true");
+    else
+        COL_JT_LIT(t, "false");
+}
+
+/* The answered items of `values` (NaN: unanswered), in the definition's
+ * order: their ids, or their values. */
+static void col_jt_answers(struct col_jtext *t, const struct ins_definition *def,
+                           const double *values, int ids)
+{
+    int first = 1;
+
+    COL_JT_LIT(t, "[");
+    for (size_t i = 0; i < def->n_items; i++) {
+        if (isnan(values[i]))
+            continue;
+        if (!first)
+            COL_JT_LIT(t, ",");
+        first = 0;
+        if (ids)
+            col_jt_str(t, def->items[i].id);
+        else
+            col_jt_num(t, values[i]);
+    }
+    COL_JT_LIT(t, "]");
+}
+
+/*
  * The record answered for a response stored as new, as JSON text: what
  * jansson would write for it (json_pack in key order, JSON_COMPACT,
  * JSON_REAL_PRECISION(17)), without building the objects. malloc'd; NULL
@@ -144,9 +216,6 @@ static char *col_created_record(const struct ins_definition *def, const struct c
     struct col_jtext t = {NULL, 0,
                           1024 + json_object_size(score->subscales) * 96 + score->n_flags * 96, 0};
     char when[COL_TIME_MAX];
-    const char *key;
-    json_t *v;
-    int first = 1;
 
     if ((t.buf = malloc(t.cap)) == NULL)
         return NULL;
@@ -171,52 +240,26 @@ static char *col_created_record(const struct ins_definition *def, const struct c
     col_jt_str(&t, source);
     COL_JT_LIT(&t, ",\"scores\":{\"total\":");
     /* null when voided, and when the instrument has no total (ECR-R scores
-     * only its two subscales): NaN is not JSON. */
-    if (score->voided || isnan(score->total))
+     * only its two subscales): both are NAN (scoring.h), and NaN is not JSON. */
+    if (isnan(score->total))
         COL_JT_LIT(&t, "null");
     else
         col_jt_real(&t, score->total);
     col_jt_key(&t, "severity");
     col_jt_str(&t, score->severity);
     col_jt_key(&t, "subscales");
-    COL_JT_LIT(&t, "{");
-    json_object_foreach(score->subscales, key, v)
-    {
-        if (!first)
-            COL_JT_LIT(&t, ",");
-        first = 0;
-        col_jt_str(&t, key);
-        COL_JT_LIT(&t, ":");
-        if (json_is_integer(v))
-            col_jt_num(&t, (double)json_integer_value(v));
-        else if (json_is_real(v))
-            col_jt_real(&t, json_real_value(v));
-        else
-            COL_JT_LIT(&t, "null");
-    }
-    COL_JT_LIT(&t, "}");
+    col_jt_subscales(&t, score->subscales, col_jt_real);
     col_jt_key(&t, "flags");
-    COL_JT_LIT(&t, "[");
-    for (size_t f = 0; f < score->n_flags; f++) {
-        if (f > 0)
-            COL_JT_LIT(&t, ",");
-        col_jt_str(&t, score->flags[f]);
-    }
-    COL_JT_LIT(&t, "]");
+    col_jt_flags(&t, score);
     col_jt_key(&t, "items_answered");
     col_jt_num(&t, (double)score->answered);
     col_jt_key(&t, "items_missing");
     col_jt_num(&t, (double)score->missing);
     col_jt_key(&t, "prorated");
-    if (score->prorated)
-        COL_JT_LIT(&t, "true");
-    else
-        COL_JT_LIT(&t, "false");
+    col_jt_bool(&t, score->prorated);
     col_jt_key(&t, "voided");
-    if (score->voided)
-        COL_JT_LIT(&t, "true}}");
-    else
-        COL_JT_LIT(&t, "false}}");
+    col_jt_bool(&t, score->voided);
+    COL_JT_LIT(&t, "}}");
     if (t.failed) {
         free(t.buf);
         return NULL;
@@ -236,9 +279,6 @@ static char *col_batch_element(const struct ins_definition *def, const struct co
                                const struct col_participant *p)
 {
     struct col_jtext t = {NULL, 0, 1024 + def->n_items * 96 + score->n_flags * 96, 0};
-    const char *key;
-    json_t *v;
-    int first;
 
     if (json_object_size(score->subscales) > 64 || (t.buf = malloc(t.cap)) == NULL)
         return NULL;
@@ -258,70 +298,27 @@ static char *col_batch_element(const struct ins_definition *def, const struct co
     col_jt_key(&t, "hash");
     col_jt_str(&t, hash_hex);
     col_jt_key(&t, "total");
-    if (score->voided || isnan(score->total)) /* as in col_created_record() */
+    if (isnan(score->total)) /* as in col_created_record() */
         COL_JT_LIT(&t, "null");
     else
         col_jt_num(&t, score->total);
     col_jt_key(&t, "subscales");
-    COL_JT_LIT(&t, "{");
-    first = 1;
-    json_object_foreach(score->subscales, key, v)
-    {
-        if (!first)
-            COL_JT_LIT(&t, ",");
-        first = 0;
-        col_jt_str(&t, key);
-        COL_JT_LIT(&t, ":");
-        if (json_is_number(v))
-            col_jt_num(&t, json_number_value(v));
-        else
-            COL_JT_LIT(&t, "null");
-    }
-    COL_JT_LIT(&t, "}");
+    col_jt_subscales(&t, score->subscales, col_jt_num);
     col_jt_key(&t, "severity");
     col_jt_str(&t, score->severity);
     col_jt_key(&t, "flags");
-    COL_JT_LIT(&t, "[");
-    for (size_t f = 0; f < score->n_flags; f++) {
-        if (f > 0)
-            COL_JT_LIT(&t, ",");
-        col_jt_str(&t, score->flags[f]);
-    }
-    COL_JT_LIT(&t, "]");
+    col_jt_flags(&t, score);
     col_jt_key(&t, "answered");
     col_jt_num(&t, (double)score->answered);
     col_jt_key(&t, "missing");
     col_jt_num(&t, (double)score->missing);
     col_jt_key(&t, "prorated");
-    if (score->prorated)
-        COL_JT_LIT(&t, "true");
-    else
-        COL_JT_LIT(&t, "false");
+    col_jt_bool(&t, score->prorated);
     /* The answers, in the definition's item order. */
     col_jt_key(&t, "items");
-    COL_JT_LIT(&t, "[");
-    first = 1;
-    for (size_t i = 0; i < def->n_items; i++) {
-        if (isnan(values[i]))
-            continue;
-        if (!first)
-            COL_JT_LIT(&t, ",");
-        first = 0;
-        col_jt_str(&t, def->items[i].id);
-    }
-    COL_JT_LIT(&t, "]");
+    col_jt_answers(&t, def, values, 1);
     col_jt_key(&t, "vals");
-    COL_JT_LIT(&t, "[");
-    first = 1;
-    for (size_t i = 0; i < def->n_items; i++) {
-        if (isnan(values[i]))
-            continue;
-        if (!first)
-            COL_JT_LIT(&t, ",");
-        first = 0;
-        col_jt_num(&t, values[i]);
-    }
-    COL_JT_LIT(&t, "]");
+    col_jt_answers(&t, def, values, 0);
     col_jt_key(&t, "token");
     col_jt_str(&t, p->verify_in_write ? p->token_hash_param + 2 : NULL);
     col_jt_key(&t, "study");
@@ -539,7 +536,7 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
         snprintf(flags + fu, INS_MAX_FLAGS * 72 + 8 - fu, "}");
     }
     subscales = json_dumps(score.subscales, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    if (!score.voided && !isnan(score.total)) /* no total: NULL, as in col_created_record() */
+    if (!isnan(score.total)) /* no total: NULL, as in col_created_record() */
         col_fmt_double(total, sizeof total, score.total);
     snprintf(answered, sizeof answered, "%zu", score.answered);
     snprintf(missing, sizeof missing, "%zu", score.missing);
@@ -550,7 +547,7 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
     params[4] = completed;
     params[5] = source;
     params[6] = hash_hex;
-    params[7] = score.voided || isnan(score.total) ? NULL : total;
+    params[7] = isnan(score.total) ? NULL : total;
     params[8] = subscales;
     params[9] = score.severity;
     params[10] = flags;

@@ -15,7 +15,7 @@
 
 struct col_scored {
     double values[INS_MAX_ITEMS]; /* per item of the definition; NAN = not answered */
-    double total;                 /* NAN when voided (or the definition has no total) */
+    double total;                 /* NAN when voided or the definition has no total: store NULL */
     int voided;
     const char *severity; /* the total's band label (borrowed), or NULL */
     size_t answered, missing;

@@ -40,8 +40,7 @@ _Static_assert(offsetof(struct col_app, access) == 0,
  * worker that rebuilds documents, and a streamed export or two. */
 #define COL_DASH_CONNECTIONS 3
 
-/* Every route the server answers, gathered from the modules' tables. */
-static struct http_route *col_collect_routes(size_t *n_out)
+struct http_route *col_server_routes(size_t *n_out)
 {
     const struct {
         const struct http_route *routes;
@@ -216,7 +215,7 @@ int col_serve(const struct cfg *cfg, struct err *e)
         goto out;
     if ((rc = dash_start(app.pool, cfg, &app, cfg->dashboard_prewarm, &app.dash, e)) != 0)
         goto out;
-    routes = col_collect_routes(&hcfg.n_routes);
+    routes = col_server_routes(&hcfg.n_routes);
     if (routes == NULL) {
         rc = err_set(e, COL_EINIT, "out of memory");
         goto out;

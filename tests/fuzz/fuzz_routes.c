@@ -1,7 +1,7 @@
 /*
- * fuzz_routes.c — the real route tables of `attune serve` (the collector's
- * and the access module's, as col_serve() gathers them; add the dashboards'
- * when they are merged) under hostile request lines: method, path with
+ * fuzz_routes.c — the real route tables of `attune serve` (every module's,
+ * as col_server_routes() gathers them for the server) under hostile request
+ * lines: method, path with
  * percent-escapes, query string, headers and body. Handlers and the
  * authorisation hook are stubs, so no database is needed: what is fuzzed is
  * what runs before them — splitting the request target as libmicrohttpd
@@ -23,7 +23,6 @@
 #include <string.h>
 
 #include "col_int.h"
-#include "dash.h"
 
 #define FUZZ_MAX_HEADERS 32
 #define FUZZ_MAX_QUERY   100 /* as http_mhd.c */
@@ -78,30 +77,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    const struct {
-        const struct http_route *routes;
-        size_t n;
-    } tables[] = {
-        {col_health_routes, col_health_routes_count},
-        {col_participant_routes, col_participant_routes_count},
-        {col_form_routes, col_form_routes_count},
-        {col_fhir_routes, col_fhir_routes_count},
-        {acc_routes, acc_routes_count},
-        {dash_routes, dash_routes_count},
-        {col_static_routes, col_static_routes_count},
-    };
     (void)argc;
     (void)argv;
-    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
-        fuzz_n_routes += tables[i].n;
-    fuzz_routes = calloc(fuzz_n_routes, sizeof *fuzz_routes);
+    /* The server's own list, so that a table added there is fuzzed too. */
+    fuzz_routes = col_server_routes(&fuzz_n_routes);
     if (fuzz_routes == NULL)
         abort();
-    for (size_t i = 0, at = 0; i < sizeof tables / sizeof tables[0]; i++)
-        for (size_t k = 0; k < tables[i].n; k++, at++) {
-            fuzz_routes[at] = tables[i].routes[k];
-            fuzz_routes[at].handler = fuzz_handler;
-        }
+    for (size_t i = 0; i < fuzz_n_routes; i++)
+        fuzz_routes[i].handler = fuzz_handler;
     return 0;
 }
 
