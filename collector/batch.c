@@ -6,7 +6,7 @@
  * start, round trip) whatever it holds. The HTTP threads therefore hand their
  * scored, validated responses to a few writer threads; a writer takes every
  * response waiting (up to COL_BATCH_MAX), stores them with one statement
- * (attune_response_store_batch() in sql/007: placement by
+ * (attune_response_store_batch(), sql/007, 009, 011: placement by
  * attune_placement(), insert of the responses with their item answers and of
  * their audit rows, and for a request whose token was not looked up yet the
  * token check) in one transaction, and only after that commit wakes the HTTP
@@ -40,48 +40,77 @@ struct col_batcher {
     long long batches, jobs; /* counters, under lock */
 };
 
-/* Runs one batch; fills each job's result. Called without the lock. */
-static void col_batch_run(struct col_batcher *b, struct col_batch_job **jobs, size_t n)
+/* One batch on its way through the database. */
+struct col_batch_flight {
+    struct col_batch_job *jobs[COL_BATCH_MAX];
+    size_t n;
+    char *text;   /* the statement's parameter: the jobs as one JSON array */
+    PGconn *conn; /* borrowed from the pool while the statement runs */
+    int rc;       /* 0 once sent; else why not */
+    struct err e;
+};
+
+/* Builds the batch's text and sends its statement without waiting for the
+ * result. Called without the lock. A failure is kept in f->rc for
+ * col_batch_finish() to report. */
+static void col_batch_send(struct col_batcher *b, struct col_batch_flight *f)
 {
     size_t len = 2, used = 0;
-    char *text;
-    PGresult *res = NULL;
-    PGconn *conn;
-    struct err e;
-    int rc = DB_EHARD;
 
-    for (size_t i = 0; i < n; i++)
-        len += strlen(jobs[i]->json) + 24;
-    text = malloc(len);
-    if (text == NULL)
-        goto fail;
-    text[used++] = '[';
-    for (size_t i = 0; i < n; i++)
-        used += (size_t)snprintf(text + used, len - used, "%s{\"k\":%zu,%s", i ? "," : "", i,
-                                 jobs[i]->json);
-    text[used++] = ']';
-    text[used] = '\0';
-    err_clear(&e);
-    conn = db_pool_acquire(b->pool, 5000, &e);
-    if (conn == NULL) {
-        rc = e.code ? e.code : DB_EUNAVAILABLE;
-        goto fail;
+    f->text = NULL;
+    f->conn = NULL;
+    f->rc = DB_EHARD;
+    err_clear(&f->e);
+    for (size_t i = 0; i < f->n; i++)
+        len += strlen(f->jobs[i]->json) + 24;
+    f->text = malloc(len);
+    if (f->text == NULL) {
+        err_set(&f->e, DB_EHARD, "out of memory for a batch of %zu responses", f->n);
+        return;
     }
-    for (int attempt = 0;; attempt++) {
-        const char *param = text;
-        rc = db_query(conn, "col_response_store_batch", 1, &param, &res, &e);
-        if (rc != DB_ESOFT || attempt >= COL_BATCH_RETRIES)
-            break;
+    f->text[used++] = '[';
+    for (size_t i = 0; i < f->n; i++)
+        used += (size_t)snprintf(f->text + used, len - used, "%s{\"k\":%zu,%s", i ? "," : "", i,
+                                 f->jobs[i]->json);
+    f->text[used++] = ']';
+    f->text[used] = '\0';
+    f->conn = db_pool_acquire(b->pool, 5000, &f->e);
+    if (f->conn == NULL) {
+        f->rc = f->e.code ? f->e.code : DB_EUNAVAILABLE;
+        return;
     }
-    db_pool_release(b->pool, conn);
+    {
+        const char *param = f->text;
+        f->rc = db_query_send(f->conn, "col_response_store_batch", 1, &param, &f->e);
+    }
+}
+
+/* Waits for the statement col_batch_send() sent (and commits it: the
+ * statement runs in autocommit), retries it on a serialization failure, and
+ * fills each job's result. Called without the lock. */
+static void col_batch_finish(struct col_batcher *b, struct col_batch_flight *f)
+{
+    PGresult *res = NULL;
+    int rc = f->rc;
+
+    if (rc == 0) {
+        rc = db_query_wait(f->conn, "col_response_store_batch", &res, &f->e);
+        for (int attempt = 1; rc == DB_ESOFT && attempt <= COL_BATCH_RETRIES; attempt++) {
+            const char *param = f->text;
+            rc = db_query(f->conn, "col_response_store_batch", 1, &param, &res, &f->e);
+        }
+    }
+    if (f->conn != NULL)
+        db_pool_release(b->pool, f->conn);
+    f->conn = NULL;
     if (rc < 0)
         goto fail;
     for (int r = 0; r < PQntuples(res); r++) {
         size_t k = (size_t)strtoul(PQgetvalue(res, r, 0), NULL, 10);
         struct col_batch_job *j;
-        if (k >= n)
+        if (k >= f->n)
             continue;
-        j = jobs[k];
+        j = f->jobs[k];
         j->rc = 0;
         j->inserted = PQgetvalue(res, r, 1)[0] == 't';
         if (j->inserted) {
@@ -93,7 +122,8 @@ static void col_batch_run(struct col_batcher *b, struct col_batch_job **jobs, si
         }
     }
     PQclear(res);
-    free(text);
+    free(f->text);
+    f->text = NULL;
     return;
 fail:
     /* Unreachable database: every job answers 503. Any other failure (a
@@ -101,52 +131,80 @@ fail:
      * that one bad job cannot fail the others. */
     if (rc != DB_EUNAVAILABLE && rc != DB_EBUSY) {
         char q[512];
-        log_event(LOG_WARN, "collector.batch", "jobs=%zu code=%d message=%s", n, rc,
-                  log_quote(q, sizeof q, e.message));
+        log_event(LOG_WARN, "collector.batch", "jobs=%zu code=%d message=%s", f->n, rc,
+                  log_quote(q, sizeof q, f->e.message));
     }
-    for (size_t i = 0; i < n; i++) {
-        jobs[i]->rc = (rc == DB_EUNAVAILABLE || rc == DB_EBUSY) ? rc : 0;
-        jobs[i]->inserted = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        f->jobs[i]->rc = (rc == DB_EUNAVAILABLE || rc == DB_EBUSY) ? rc : 0;
+        f->jobs[i]->inserted = 0;
     }
-    PQclear(res);
-    free(text);
+    free(f->text);
+    f->text = NULL;
 }
 
+/* Moves what waits into f, in order, but never one id twice (the second
+ * waits for the next batch). Called with the lock held. */
+static void col_batch_take(struct col_batcher *b, struct col_batch_flight *f)
+{
+    struct col_batch_job **link = &b->head, *j;
+
+    f->n = 0;
+    b->tail = NULL;
+    while ((j = *link) != NULL) {
+        int dup = 0;
+        for (size_t i = 0; i < f->n && !dup; i++)
+            dup = strcmp(f->jobs[i]->id, j->id) == 0;
+        if (!dup && f->n < COL_BATCH_MAX) {
+            f->jobs[f->n++] = j;
+            *link = j->next;
+        } else {
+            b->tail = j;
+            link = &j->next;
+        }
+    }
+    if (f->n > 0) {
+        b->batches++;
+        b->jobs += (long long)f->n;
+    }
+}
+
+/*
+ * A writer keeps its database connection busy: as soon as one batch has
+ * committed, it sends the next one (what queued meanwhile) and only then
+ * wakes the HTTP threads of the committed one. Waking them first would let
+ * them take the CPU from the writer, and the database would wait for the
+ * next statement while they write their answers.
+ */
 static void *col_batch_writer(void *arg)
 {
     struct col_batcher *b = arg;
-    struct col_batch_job *jobs[COL_BATCH_MAX];
+    struct col_batch_flight flights[2], *sent = NULL;
+    int next = 0;
 
     pthread_mutex_lock(&b->lock);
     for (;;) {
-        struct col_batch_job **link, *j;
-        size_t n = 0;
-        while (b->head == NULL && !b->stop)
-            pthread_cond_wait(&b->work, &b->lock);
-        if (b->head == NULL && b->stop)
-            break;
-        /* Take what waits, in order, but never one id twice. */
-        link = &b->head;
-        b->tail = NULL;
-        while ((j = *link) != NULL) {
-            int dup = 0;
-            for (size_t i = 0; i < n && !dup; i++)
-                dup = strcmp(jobs[i]->id, j->id) == 0;
-            if (!dup && n < COL_BATCH_MAX) {
-                jobs[n++] = j;
-                *link = j->next;
-            } else {
-                b->tail = j;
-                link = &j->next;
-            }
+        struct col_batch_flight *done = sent, *f = &flights[next];
+        if (done == NULL) {
+            while (b->head == NULL && !b->stop)
+                pthread_cond_wait(&b->work, &b->lock);
+            if (b->head == NULL && b->stop)
+                break;
         }
-        b->batches++;
-        b->jobs += (long long)n;
         pthread_mutex_unlock(&b->lock);
-        col_batch_run(b, jobs, n);
+        if (done != NULL)
+            col_batch_finish(b, done);
+        pthread_mutex_lock(&b->lock);
+        col_batch_take(b, f);
+        pthread_mutex_unlock(&b->lock);
+        sent = NULL;
+        if (f->n > 0) {
+            col_batch_send(b, f);
+            sent = f;
+            next ^= 1;
+        }
         /* Wake exactly the threads whose responses are committed. */
-        for (size_t i = 0; i < n; i++)
-            sem_post(&jobs[i]->wake);
+        for (size_t i = 0; done != NULL && i < done->n; i++)
+            sem_post(&done->jobs[i]->wake);
         pthread_mutex_lock(&b->lock);
     }
     pthread_mutex_unlock(&b->lock);

@@ -171,6 +171,35 @@ int db_query(PGconn *conn, const char *name, int nparams, const char *const *par
     return db_result(conn, res, what, out, e);
 }
 
+int db_query_send(PGconn *conn, const char *name, int nparams, const char *const *params,
+                  struct err *e)
+{
+    char what[128];
+
+    if (PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0) == 1)
+        return 0;
+    snprintf(what, sizeof what, "statement \"%s\" could not be sent", name);
+    return db_fail(conn, NULL, what, e);
+}
+
+int db_query_wait(PGconn *conn, const char *name, PGresult **out, struct err *e)
+{
+    PGresult *res = NULL, *next;
+    char what[128];
+
+    /* As PQexec: the last result, unless one of them was an error. */
+    while ((next = PQgetResult(conn)) != NULL) {
+        if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR) {
+            PQclear(next);
+            continue;
+        }
+        PQclear(res);
+        res = next;
+    }
+    snprintf(what, sizeof what, "statement \"%s\" failed", name);
+    return db_result(conn, res, what, out, e);
+}
+
 int db_query_sql(PGconn *conn, const char *sql, int nparams, const char *const *params,
                  PGresult **out, struct err *e)
 {

@@ -73,6 +73,15 @@ int db_prepare(PGconn *conn, const struct db_statement *const *tables, struct er
 int db_query(PGconn *conn, const char *name, int nparams, const char *const *params, PGresult **out,
              struct err *e);
 
+/*
+ * db_query in two halves, so that the caller can do other work while the
+ * server runs the statement: db_query_send() sends it (0, or a negative
+ * enum db_status), db_query_wait() waits for its result and returns what
+ * db_query would have. Nothing else may be sent on `conn` in between.
+ */
+int db_query_send(PGconn *conn, const char *name, int nparams, const char *const *params,
+                  struct err *e);
+int db_query_wait(PGconn *conn, const char *name, PGresult **out, struct err *e);
 /* As db_query, for SQL text that is not in a statement table (tools, DDL). */
 int db_query_sql(PGconn *conn, const char *sql, int nparams, const char *const *params,
                  PGresult **out, struct err *e);
