@@ -161,15 +161,6 @@ static int db_result(PGconn *conn, PGresult *res, const char *what, PGresult **o
     return rows;
 }
 
-int db_query(PGconn *conn, const char *name, int nparams, const char *const *params, PGresult **out,
-             struct err *e)
-{
-    PGresult *res = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
-    char what[128];
-
-    snprintf(what, sizeof what, "statement \"%s\" failed", name);
-    return db_result(conn, res, what, out, e);
-}
 
 int db_query_send(PGconn *conn, const char *name, int nparams, const char *const *params,
                   struct err *e)
@@ -198,6 +189,14 @@ int db_query_wait(PGconn *conn, const char *name, PGresult **out, struct err *e)
     }
     snprintf(what, sizeof what, "statement \"%s\" failed", name);
     return db_result(conn, res, what, out, e);
+}
+
+int db_query(PGconn *conn, const char *name, int nparams, const char *const *params, PGresult **out,
+             struct err *e)
+{
+    int rc = db_query_send(conn, name, nparams, params, e);
+
+    return rc < 0 ? rc : db_query_wait(conn, name, out, e);
 }
 
 int db_query_sql(PGconn *conn, const char *sql, int nparams, const char *const *params,

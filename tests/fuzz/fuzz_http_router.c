@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "request.h"
 
 static void h_ok(struct http_request *req, struct http_reply *rep)
 {
@@ -50,8 +51,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct http_reply rep;
     struct http_pair headers[32];
     char *text = malloc(size + 1);
-    char *line, *next, *sp;
-    size_t nh = 0;
 
     if (text == NULL)
         return 0;
@@ -60,39 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&req, 0, sizeof req);
     memset(&rep, 0, sizeof rep);
     req.arena = arena_new();
-    line = text;
-    next = strchr(line, '\n');
-    if (next != NULL)
-        *next++ = '\0';
-    sp = strchr(line, ' ');
-    if (sp != NULL) {
-        *sp = '\0';
-        req.method = line;
-        req.path = sp + 1;
-    } else {
-        req.method = "GET";
-        req.path = line;
-    }
-    while (next != NULL && *next != '\0' && *next != '\n' && nh < 32) {
-        char *colon;
-        line = next;
-        next = strchr(line, '\n');
-        if (next != NULL)
-            *next++ = '\0';
-        colon = strchr(line, ':');
-        if (colon == NULL)
-            continue;
-        *colon = '\0';
-        headers[nh].name = line;
-        headers[nh].value = colon[1] == ' ' ? colon + 2 : colon + 1;
-        nh++;
-    }
-    if (next != NULL && *next == '\n')
-        next++;
-    req.headers = headers;
-    req.n_headers = nh;
-    req.body = next;
-    req.body_len = next ? size - (size_t)(next - text) : 0;
+    fuzz_request_read(text, size, &req, headers, sizeof headers / sizeof headers[0]);
     http_dispatch(routes, sizeof routes / sizeof routes[0], deny, &req, &rep);
     if (rep.status < 100 || rep.status > 599)
         abort();

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "col_int.h"
+#include "request.h"
 
 #define FUZZ_MAX_HEADERS 32
 #define FUZZ_MAX_QUERY   100 /* as http_mhd.c */
@@ -123,8 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct http_request req;
     struct http_reply rep;
     struct http_pair headers[FUZZ_MAX_HEADERS], *query;
-    char *text = malloc(size + 1), *line, *next, *sp, *qs;
-    size_t nh = 0, nq = 0;
+    char *text = malloc(size + 1), *qs;
+    size_t nq = 0;
 
     if (text == NULL)
         return 0;
@@ -135,21 +136,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.arena = arena_new();
     query = arena_calloc(req.arena, FUZZ_MAX_QUERY, sizeof *query);
     fuzz_allow = size > 0 && (data[0] & 1);
-    line = text;
-    next = strchr(line, '\n');
-    if (next != NULL)
-        *next++ = '\0';
-    sp = strchr(line, ' ');
-    if (sp != NULL) {
-        *sp = '\0';
-        req.method = line;
-        req.path = sp + 1;
-    } else {
-        req.method = "GET";
-        req.path = line;
-    }
-    /* The target: path, then the query string split into arguments. */
-    qs = strchr(sp != NULL ? sp + 1 : line, '?');
+    fuzz_request_read(text, size, &req, headers, FUZZ_MAX_HEADERS);
+    /* As libmicrohttpd hands them over: header names in lower case, the
+     * query string split off the target into unescaped arguments, the path
+     * unescaped. */
+    for (size_t h = 0; h < req.n_headers; h++)
+        for (char *p = (char *)headers[h].name; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+    qs = strchr(req.path, '?');
     if (qs != NULL) {
         char *arg = qs + 1;
         *qs = '\0';
@@ -173,31 +168,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     fuzz_unescape((char *)req.path, 0);
-    while (next != NULL && *next != '\0' && *next != '\n' && nh < FUZZ_MAX_HEADERS) {
-        char *colon;
-        line = next;
-        next = strchr(line, '\n');
-        if (next != NULL)
-            *next++ = '\0';
-        colon = strchr(line, ':');
-        if (colon == NULL)
-            continue;
-        *colon = '\0';
-        for (char *p = line; *p; p++)
-            if (*p >= 'A' && *p <= 'Z')
-                *p = (char)(*p - 'A' + 'a');
-        headers[nh].name = line;
-        headers[nh].value = colon[1] == ' ' ? colon + 2 : colon + 1;
-        nh++;
-    }
-    if (next != NULL && *next == '\n')
-        next++;
-    req.headers = headers;
-    req.n_headers = nh;
     req.query = query;
     req.n_query = nq;
-    req.body = next;
-    req.body_len = next ? size - (size_t)(next - text) : 0;
     req.request_id = "fuzz";
     req.remote_addr = "127.0.0.1";
     http_dispatch(fuzz_routes, fuzz_n_routes, fuzz_authorize, &req, &rep);
