@@ -53,8 +53,9 @@ static int col_submit_db_fail(struct col_submit *s, int rc, const struct err *e)
 {
     if (rc == DB_EUNAVAILABLE || rc == DB_EBUSY)
         return col_submit_fail(s, 503, "database-unavailable",
-                               "The database is not reachable right now; nothing was stored. "
-                               "Please try again.");
+                               "The database is not reachable right now, so the response is "
+                               "not acknowledged. Please try again: sending the same response "
+                               "again is safe.");
     {
         char q[512];
         log_event(LOG_ERROR, "collector.db", "code=%d message=%s", rc,
@@ -690,8 +691,8 @@ void col_reply_db_error(struct http_reply *rep, const struct err *e)
 {
     if (e->code == DB_EUNAVAILABLE || e->code == DB_EBUSY) {
         http_problem(rep, 503, "database-unavailable", NULL, NULL,
-                     "The database is not reachable right now; nothing was stored. Please try "
-                     "again.");
+                     "The database is not reachable right now, so nothing is acknowledged. "
+                     "Please try again: sending the same request again is safe.");
         http_reply_header(rep, "Retry-After", "5");
         return;
     }
