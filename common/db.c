@@ -161,7 +161,6 @@ static int db_result(PGconn *conn, PGresult *res, const char *what, PGresult **o
     return rows;
 }
 
-
 int db_query_send(PGconn *conn, const char *name, int nparams, const char *const *params,
                   struct err *e)
 {
