@@ -31,9 +31,11 @@ const struct db_statement audit_statements[] = {
     /* audit_seal_batch, audit_verify: the end of the chain */
     {"audit_head", "SELECT seal_seq, encode(row_hash, 'hex') FROM attune_audit_head()"},
 
-    /* audit_seal_batch: the next rows to seal, in id order */
-    {"audit_unsealed", "SELECT a.id, attune_audit_canonical(a) FROM audit_log a"
-                       " WHERE a.seal_seq IS NULL ORDER BY a.id LIMIT $1"},
+    /* audit_seal_batch: the next rows to seal, in id order, above $1 (sql/012) */
+    {"audit_unsealed", "SELECT id, canonical FROM attune_audit_unsealed($1, $2)"},
+
+    /* audit_seal: after a round, move the watermark below which all is sealed */
+    {"audit_advance", "SELECT attune_audit_advance()"},
 
     /* audit_seal_batch: $3 and $4 are text[] of hex hashes */
     {"audit_seal",
@@ -43,20 +45,23 @@ const struct db_statement audit_statements[] = {
      "  ARRAY(SELECT decode(x, 'hex') FROM unnest($4::text[]) WITH ORDINALITY AS u(x, n)"
      "         ORDER BY n))"},
 
-    /* audit_verify: the chain in seal order, a page at a time */
+    /* audit_verify: the chain in seal order, a page at a time; the
+     * canonical text is NULL where the sealed row is gone */
     {"audit_chain_page",
-     "SELECT a.id, a.seal_seq, encode(a.prev_hash, 'hex'), encode(a.row_hash, 'hex'),"
-     "       attune_audit_canonical(a)"
-     "  FROM audit_log a WHERE a.seal_seq > $1 ORDER BY a.seal_seq LIMIT $2"},
+     "SELECT s.audit_id, s.seal_seq, encode(s.prev_hash, 'hex'), encode(s.row_hash, 'hex'),"
+     "       CASE WHEN a.id IS NOT NULL THEN attune_audit_canonical(a) END"
+     "  FROM audit_seals s LEFT JOIN audit_log a ON a.id = s.audit_id"
+     " WHERE s.seal_seq > $1 ORDER BY s.seal_seq LIMIT $2"},
 
     /* audit_verify */
-    {"audit_unsealed_count", "SELECT count(*) FROM audit_log WHERE seal_seq IS NULL"},
+    {"audit_unsealed_count", "SELECT attune_audit_unsealed_count()"},
 
     /* audit_query: every filter optional; prefixes for "noun.*" and "target*" */
     {"audit_query",
      "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
      "       actor_kind, actor, action, target, study_id, request_id, host(source_addr),"
-     "       reason, detail::text, seal_seq"
+     "       reason, detail::text,"
+     "       (SELECT s.seal_seq FROM audit_seals s WHERE s.audit_id = audit_log.id)"
      "  FROM audit_log"
      " WHERE ($1::timestamptz IS NULL OR at >= $1::timestamptz)"
      "   AND ($2::timestamptz IS NULL OR at < $2::timestamptz)"
@@ -157,7 +162,9 @@ int audit_append_now(struct db_pool *pool, const struct audit_entry *a, struct e
 
 struct audit_seal_ctx {
     int batch;
-    long sealed; /* rows sealed by this transaction */
+    long sealed;     /* rows sealed by this transaction */
+    long long last;  /* ... and the last of them */
+    long long after; /* the last row sealed in this round: the next search starts above it */
 };
 
 /* Appends `s` to a growing text buffer; -1 when out of memory. */
@@ -200,7 +207,7 @@ static int audit_seal_batch(PGconn *conn, void *vctx, struct err *e)
     size_t len[4] = {0}, cap[4] = {0};
     uint8_t prev[AUDIT_HASH_BYTES];
     long long seq;
-    char limit[16];
+    char limit[16], after[32];
     const char *params[4];
     int rc, n;
 
@@ -218,9 +225,11 @@ static int audit_seal_batch(PGconn *conn, void *vctx, struct err *e)
         rc = err_set(e, DB_EHARD, "the audit chain's head is not a SHA-256 hash");
         goto out;
     }
+    snprintf(after, sizeof after, "%lld", ctx->after);
     snprintf(limit, sizeof limit, "%d", ctx->batch);
-    params[0] = limit;
-    if ((rc = db_query(conn, "audit_unsealed", 1, params, &rows, e)) < 0)
+    params[0] = after;
+    params[1] = limit;
+    if ((rc = db_query(conn, "audit_unsealed", 2, params, &rows, e)) < 0)
         goto out;
     n = rc;
     for (int i = 0; i < n; i++) {
@@ -255,6 +264,7 @@ static int audit_seal_batch(PGconn *conn, void *vctx, struct err *e)
             params[k] = arr[k];
         if ((rc = db_query(conn, "audit_seal", 4, params, NULL, e)) < 0)
             goto out;
+        ctx->last = strtoll(PQgetvalue(rows, n - 1, 0), NULL, 10);
     }
     ctx->sealed = n;
     rc = 0;
@@ -270,9 +280,17 @@ out:
     return rc;
 }
 
+static int audit_advance_tx(PGconn *conn, void *ctx, struct err *e)
+{
+    int rc = db_query(conn, "audit_advance", 0, NULL, NULL, e);
+
+    (void)ctx;
+    return rc < 0 ? rc : 0;
+}
+
 long audit_seal(struct db_pool *pool, int batch, struct err *e)
 {
-    struct audit_seal_ctx ctx = {batch > 0 ? batch : 1000, 0};
+    struct audit_seal_ctx ctx = {batch > 0 ? batch : 1000, 0, 0, 0};
     long total = 0;
     int rc;
 
@@ -280,7 +298,13 @@ long audit_seal(struct db_pool *pool, int batch, struct err *e)
         if ((rc = db_run(pool, DB_READ_COMMITTED, audit_seal_batch, &ctx, e)) != 0)
             return rc;
         total += ctx.sealed;
+        if (ctx.sealed > 0)
+            ctx.after = ctx.last; /* committed: search above it next */
     } while (ctx.sealed == ctx.batch);
+    /* Its own transaction, READ COMMITTED: each of its steps must see what
+     * committed before it (sql/012_audit_seals.sql). */
+    if ((rc = db_run(pool, DB_READ_COMMITTED, audit_advance_tx, NULL, e)) != 0)
+        return rc;
     return total;
 }
 
@@ -322,6 +346,13 @@ int audit_verify(PGconn *conn, struct audit_report *report, struct err *e)
             struct audit_link link;
             link.id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
             link.seal_seq = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+            if (PQgetisnull(res, i, 4)) {
+                report->broken_id = link.id;
+                rc = err_set(e, AUDIT_EBROKEN, "audit trail broken at row %lld (seal %lld)",
+                             link.id, link.seal_seq);
+                err_detail(e, "The row was deleted: its link is in the chain, the row is not.");
+                goto out;
+            }
             link.canonical = PQgetvalue(res, i, 4);
             link.canonical_len = (size_t)PQgetlength(res, i, 4);
             if (audit_hex_to_hash(PQgetvalue(res, i, 2), link.prev_hash) != 0 ||

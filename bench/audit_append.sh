@@ -84,7 +84,7 @@ two=$(run two)
 audited=$(run audited)
 locked=$(run locked)
 sleep 2
-unsealed=$(psql -qXtA "$owner" -c "SELECT count(*) FROM audit_log WHERE seal_seq IS NULL")
+unsealed=$(psql -qXtA "$owner" -c "SELECT attune_audit_unsealed_count()")
 rows=$(psql -qXtA "$owner" -c "SELECT count(*) FROM audit_log")
 verify=$("$attune" audit verify | head -2 | tail -1)
 printf 'clients=%s seconds=%s\n' "$clients" "$secs"

@@ -133,7 +133,7 @@ def main():
         t0 = time.time()
         while time.time() - t0 < 300:
             left = subprocess.run(['psql', '-XAtq', conninfo_c, '-c',
-                                   'SELECT count(*) FROM audit_log WHERE seal_seq IS NULL'],
+                                   'SELECT attune_audit_unsealed_count()'],
                                   capture_output=True, text=True).stdout.strip()
             if left == '0':
                 break

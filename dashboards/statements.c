@@ -27,9 +27,10 @@
 const struct db_statement dash_statements[] = {
     /* dash_version_read */
     {"dash_version",
-     "SELECT seal_seq, attune_rfc3339(at) FROM audit_log"
-     " WHERE study_id = $1 AND seal_seq IS NOT NULL AND action IN (" DASH_DATA_ACTIONS ")"
-     " ORDER BY seal_seq DESC LIMIT 1"},
+     "SELECT s.seal_seq, attune_rfc3339(a.at) FROM audit_seals s"
+     " JOIN audit_log a ON a.id = s.audit_id"
+     " WHERE s.study_id = $1 AND a.action IN (" DASH_DATA_ACTIONS ")"
+     " ORDER BY s.seal_seq DESC LIMIT 1"},
     /* dash_pick_instrument: the one asked for, else the one with the most weeks */
     {"dash_instrument_pick",
      "SELECT instrument_id FROM schedule WHERE study_id = $1"

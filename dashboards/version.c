@@ -9,7 +9,8 @@
  * order they became visible, about a second after their commit. Ids would
  * not do: a transaction that took id 41 may commit after the one that took
  * 42, and "max(id)" would never see it. One backward scan of the index
- * audit_log_study_seal (sql/006_dashboards.sql) answers it.
+ * audit_seals_study (sql/012_audit_seals.sql) answers it, each link joined
+ * to its row for the action.
  *
  * What this does not see: rows written without an audit row (`attune demo`
  * writes as the database owner, before serving). Documents also expire

@@ -514,7 +514,11 @@ with Home(t) as home:
     for stmt in ["UPDATE audit_log SET actor = 'mallory'",
                  "DELETE FROM audit_log",
                  "TRUNCATE audit_log",
-                 "UPDATE audit_log SET seal_seq = NULL, prev_hash = NULL, row_hash = NULL",
+                 "UPDATE audit_seals SET row_hash = prev_hash",
+                 "DELETE FROM audit_seals",
+                 "TRUNCATE audit_seals",
+                 "INSERT INTO audit_seals (seal_seq, audit_id, prev_hash, row_hash)"
+                 " VALUES (999999, 1, '\\x00', '\\x00')",
                  "UPDATE audit_seal_head SET seal_seq = 1",
                  "DELETE FROM audit_seal_head",
                  "UPDATE users SET role = 'admin' WHERE username = 'vera'",
@@ -537,7 +541,9 @@ with Home(t) as home:
         t.ok(cur.fetchone()[0] > 0, 'as attune_app: INSERT into audit_log works')
     intact('application role')
     for stmt in ["UPDATE audit_log SET actor = 'mallory' WHERE id = 1",
-                 "DELETE FROM audit_log WHERE id = 1", "TRUNCATE audit_log"]:
+                 "DELETE FROM audit_log WHERE id = 1", "TRUNCATE audit_log",
+                 "UPDATE audit_seals SET row_hash = prev_hash WHERE seal_seq = 1",
+                 "DELETE FROM audit_seals WHERE seal_seq = 1", "TRUNCATE audit_seals"]:
         try:
             home.sql(stmt)
             t.ok(False, 'as the owner: %s is refused by the trigger' % stmt)
@@ -615,29 +621,51 @@ with Home(t) as home:
              " UPDATE audit_log SET reason = 'withdrew consent for data use' WHERE id = %s;"
              " ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update" % victim)
     t.is_(home.attune('audit', 'verify').returncode, 0, 'restored, the chain verifies again')
-    mid = home.sql('SELECT id FROM audit_log WHERE seal_seq = 10')[0][0]
-    nxt = home.sql('SELECT id FROM audit_log WHERE seal_seq = 11')[0][0]
-    home.sql('CREATE TABLE audit_backup AS SELECT * FROM audit_log WHERE id = %s' % mid)
-    home.sql("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update;"
-             " DELETE FROM audit_log WHERE id = %s;"
-             " ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update" % mid)
+    def link_row(seq):
+        return home.sql('SELECT audit_id FROM audit_seals WHERE seal_seq = %d' % seq)[0][0]
+
+    def without_triggers(sql):
+        home.sql('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update;'
+                 ' ALTER TABLE audit_seals DISABLE TRIGGER audit_seals_no_update; ' + sql +
+                 '; ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update;'
+                 ' ALTER TABLE audit_seals ENABLE TRIGGER audit_seals_no_update')
+
+    def back_up(audit_id):
+        home.sql('CREATE TABLE audit_backup AS SELECT * FROM audit_log WHERE id = %s;'
+                 ' CREATE TABLE seal_backup AS SELECT * FROM audit_seals WHERE audit_id = %s'
+                 % (audit_id, audit_id))
+
+    def put_back(what):
+        without_triggers('DELETE FROM audit_seals WHERE audit_id IN (SELECT audit_id FROM seal_backup);'
+                         ' INSERT INTO audit_log OVERRIDING SYSTEM VALUE'
+                         ' SELECT * FROM audit_backup b WHERE b.id NOT IN (SELECT id FROM audit_log);'
+                         ' INSERT INTO audit_seals SELECT * FROM seal_backup;'
+                         ' DROP TABLE audit_backup; DROP TABLE seal_backup')
+        r = home.attune('audit', 'verify')
+        t.ok(r.returncode == 0, 'put back, the chain verifies again (%s)' % what, r.stderr)
+
+    mid, nxt = link_row(10), link_row(11)
+    back_up(mid)
+    without_triggers('DELETE FROM audit_log WHERE id = %s' % mid)
+    r = home.attune('audit', 'verify')
+    t.ok(r.returncode == 1 and 'row %d ' % mid in r.stderr and 'deleted' in r.stderr,
+         'a deleted row whose link is kept is named', r.stderr)
+    put_back('row')
+    back_up(mid)
+    without_triggers('DELETE FROM audit_log WHERE id = %s; DELETE FROM audit_seals WHERE seal_seq = 10'
+                     % mid)
     r = home.attune('audit', 'verify')
     t.ok(r.returncode == 1 and 'row %d ' % nxt in r.stderr and 'deleted' in r.stderr,
-         'a deleted row is detected at the row after it', r.stderr)
-    home.sql('INSERT INTO audit_log OVERRIDING SYSTEM VALUE SELECT * FROM audit_backup;'
-             ' DROP TABLE audit_backup')
-    t.is_(home.attune('audit', 'verify').returncode, 0, 'put back, the chain verifies again')
-    last = home.sql('SELECT max(id) FROM audit_log WHERE seal_seq IS NOT NULL')[0][0]
-    home.sql('CREATE TABLE audit_backup AS SELECT * FROM audit_log WHERE id = %s' % last)
-    home.sql("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update;"
-             " DELETE FROM audit_log WHERE id = %s;"
-             " ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update" % last)
+         'a row deleted with its link is detected at the row after it', r.stderr)
+    put_back('row and link')
+    last = home.sql('SELECT audit_id FROM audit_seals ORDER BY seal_seq DESC LIMIT 1')[0][0]
+    back_up(last)
+    without_triggers('DELETE FROM audit_log WHERE id = %s; DELETE FROM audit_seals WHERE audit_id = %s'
+                     % (last, last))
     r = home.attune('audit', 'verify', '--no-seal')
     t.ok(r.returncode == 1 and 'missing from the end' in r.stderr,
-         'deleting the newest sealed row is detected through the chain head', r.stderr)
-    home.sql('INSERT INTO audit_log OVERRIDING SYSTEM VALUE SELECT * FROM audit_backup;'
-             ' DROP TABLE audit_backup')
-    t.is_(home.attune('audit', 'verify').returncode, 0, 'put back, it verifies again')
+         'deleting the newest sealed row and its link is detected through the chain head', r.stderr)
+    put_back('newest row')
     # The application role can call the sealing function, but a hash it
     # forges is caught, because verify recomputes every link.
     with app.cursor() as cur:
