@@ -6,7 +6,7 @@
  * start, round trip) whatever it holds. The HTTP threads therefore hand their
  * scored, validated responses to a few writer threads; a writer takes every
  * response waiting (up to COL_BATCH_MAX), stores them with one statement
- * (attune_response_store_batch(), sql/007, 009, 011: placement by
+ * (attune_response_store_batch(), sql/007, 009, 011, 013: placement by
  * attune_placement(), insert of the responses with their item answers and of
  * their audit rows, and for a request whose token was not looked up yet the
  * token check) in one transaction, and only after that commit wakes the HTTP
@@ -105,6 +105,12 @@ static void col_batch_finish(struct col_batcher *b, struct col_batch_flight *f)
     f->conn = NULL;
     if (rc < 0)
         goto fail;
+    /* A row for each stored response (sql/013); every other job takes the
+     * one-by-one path, which says why it was not stored. */
+    for (size_t i = 0; i < f->n; i++) {
+        f->jobs[i]->rc = 0;
+        f->jobs[i]->inserted = 0;
+    }
     for (int r = 0; r < PQntuples(res); r++) {
         size_t k = (size_t)strtoul(PQgetvalue(res, r, 0), NULL, 10);
         struct col_batch_job *j;

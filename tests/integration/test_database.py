@@ -6,6 +6,8 @@ ATTUNE_DATABASE_URL keeping Attune away from any local cluster."""
 import os
 import shutil
 
+import psycopg2
+
 from harness import Home, Tap, SOURCE_ROOT
 
 t = Tap()
@@ -60,6 +62,52 @@ with Home(t) as home:
     # the view of them that every reader uses.
     t.is_(home.sql("SELECT relkind FROM pg_class WHERE relname = 'response_items'"),
           [('v',)], 'response_items is a view (007)')
+
+    # The rules 013 rewrote for speed still hold, at their edges.
+    def accepted(sql):
+        try:
+            home.sql('DO $$ BEGIN ' + sql + '; RAISE EXCEPTION \'rolled back\'; END $$')
+        except psycopg2.Error as exc:
+            return 'rolled back' in str(exc)
+        return False
+
+    for key, ok in (('gad7', True), ('a' * 63, True), ('a' * 64, False), ('GAD7', False),
+                    ('-x', False), ('x_y-z9', True), ('', False), ('a b', False)):
+        t.is_(accepted("PERFORM '%s'::attune_key" % key), ok,
+              'attune_key %s %r' % ('accepts' if ok else 'refuses', key[:12]))
+    home.sql("INSERT INTO studies (id, title) VALUES ('rules', 'Rules')"
+             " ON CONFLICT DO NOTHING")
+    home.sql("INSERT INTO arms (study_id, id, label) VALUES ('rules', 'a', 'A')"
+             " ON CONFLICT DO NOTHING")
+    home.sql("INSERT INTO instruments (id, version, checksum, definition) VALUES"
+             " ('rules', '1', repeat('a', 64), '{}') ON CONFLICT DO NOTHING")
+    pid = home.sql("INSERT INTO participants (study_id, arm_id, code, enrolled_at) VALUES"
+                   " ('rules', 'a', 'R01', now()) RETURNING id")[0][0]
+
+    def items_accepted(ids, vals):
+        return accepted(
+            "INSERT INTO responses (id, participant_id, instrument_id, instrument_version,"
+            " study_week, completed_at, timing, source, content_hash, items_answered,"
+            " items_missing, item_ids, item_values) VALUES (gen_random_uuid(), %d, 'rules', '1',"
+            " 0, now(), 'on_time', 'api', sha256('x'), 1, 0, %s, %s)" % (pid, ids, vals))
+
+    long64, long65 = 'q' * 64, 'q' * 65
+    for ids, vals, ok, what in (
+            ("ARRAY['q1','q2']", "ARRAY[1,2]::float8[]", True, 'two items'),
+            ("ARRAY['%s']" % long64, "ARRAY[1]::float8[]", True, 'an id of 64 characters'),
+            ("ARRAY['%s']" % long65, "ARRAY[1]::float8[]", False, 'an id of 65 characters'),
+            ("ARRAY['q1','%s']" % long65, "ARRAY[1,2]::float8[]", False,
+             'an id of 65 characters after a short one'),
+            ("ARRAY[%s]" % ','.join("'q%02d'" % i for i in range(30)),
+             "array_fill(1::float8, ARRAY[30])", True, '30 ids joined longer than 64'),
+            ("ARRAY['q1','_q']", "ARRAY[1,2]::float8[]", False, 'an id starting with _'),
+            ("ARRAY['q1','q 2']", "ARRAY[1,2]::float8[]", False, 'an id with a space'),
+            ("ARRAY['q1']", "ARRAY[1,2]::float8[]", False, 'fewer ids than values'),
+            ("ARRAY['q1']", "ARRAY['NaN']::float8[]", False, 'a NaN value')):
+        t.is_(items_accepted(ids, vals), ok,
+              'responses_items_valid %s %s' % ('accepts' if ok else 'refuses', what))
+    home.sql("DELETE FROM participants WHERE study_id = 'rules';"
+             " DELETE FROM instruments WHERE id = 'rules'; DELETE FROM studies WHERE id = 'rules'")
 
     # A private copy of sql/ to change things in.
     sqldir = os.path.join(home.root, 'sql')
