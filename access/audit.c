@@ -25,8 +25,12 @@ const struct db_statement audit_statements[] = {
      "                       source_addr, reason, detail)"
      " VALUES ($1, $2, $3, $4, $5, $6, $7::inet, $8, $9::jsonb)"},
 
-    /* audit_seal_batch: one sealer at a time */
+    /* audit_seal_batch: one sealer at a time; AUDIT_SEAL_LAZY commits
+     * without waiting for the WAL flush (SET LOCAL synchronous_commit) */
     {"audit_seal_lock", "SELECT pg_try_advisory_xact_lock(" AUDIT_SEAL_LOCK ")"},
+    {"audit_seal_lock_lazy",
+     "SELECT pg_try_advisory_xact_lock(" AUDIT_SEAL_LOCK "),"
+     " set_config('synchronous_commit', 'off', true)"},
 
     /* audit_seal_batch, audit_verify: the end of the chain */
     {"audit_head", "SELECT seal_seq, encode(row_hash, 'hex') FROM attune_audit_head()"},
@@ -36,6 +40,8 @@ const struct db_statement audit_statements[] = {
 
     /* audit_seal: after a round, move the watermark below which all is sealed */
     {"audit_advance", "SELECT attune_audit_advance()"},
+    {"audit_advance_lazy",
+     "SELECT attune_audit_advance(), set_config('synchronous_commit', 'off', true)"},
 
     /* audit_seal_batch: $3 and $4 are text[] of hex hashes */
     {"audit_seal",
@@ -165,6 +171,7 @@ struct audit_seal_ctx {
     long sealed;     /* rows sealed by this transaction */
     long long last;  /* ... and the last of them */
     long long after; /* the last row sealed in this round: the next search starts above it */
+    enum audit_seal_mode mode;
 };
 
 /* Appends `s` to a growing text buffer; -1 when out of memory. */
@@ -212,7 +219,8 @@ static int audit_seal_batch(PGconn *conn, void *vctx, struct err *e)
     int rc, n;
 
     ctx->sealed = 0;
-    if ((rc = db_query(conn, "audit_seal_lock", 0, NULL, &lock, e)) < 0)
+    if ((rc = db_query(conn, ctx->mode == AUDIT_SEAL_LAZY ? "audit_seal_lock_lazy" : "audit_seal_lock",
+                       0, NULL, &lock, e)) < 0)
         goto out;
     if (strcmp(PQgetvalue(lock, 0, 0), "t") != 0) {
         rc = 0; /* another sealer is at work */
@@ -280,17 +288,18 @@ out:
     return rc;
 }
 
-static int audit_advance_tx(PGconn *conn, void *ctx, struct err *e)
+static int audit_advance_tx(PGconn *conn, void *vctx, struct err *e)
 {
-    int rc = db_query(conn, "audit_advance", 0, NULL, NULL, e);
+    const struct audit_seal_ctx *ctx = vctx;
+    int rc = db_query(conn, ctx->mode == AUDIT_SEAL_LAZY ? "audit_advance_lazy" : "audit_advance",
+                      0, NULL, NULL, e);
 
-    (void)ctx;
     return rc < 0 ? rc : 0;
 }
 
-long audit_seal(struct db_pool *pool, int batch, struct err *e)
+long audit_seal(struct db_pool *pool, int batch, enum audit_seal_mode mode, struct err *e)
 {
-    struct audit_seal_ctx ctx = {batch > 0 ? batch : 1000, 0, 0, 0};
+    struct audit_seal_ctx ctx = {batch > 0 ? batch : 1000, 0, 0, 0, mode};
     long total = 0;
     int rc;
 
@@ -303,7 +312,7 @@ long audit_seal(struct db_pool *pool, int batch, struct err *e)
     } while (ctx.sealed == ctx.batch);
     /* Its own transaction, READ COMMITTED: each of its steps must see what
      * committed before it (sql/012_audit_seals.sql). */
-    if ((rc = db_run(pool, DB_READ_COMMITTED, audit_advance_tx, NULL, e)) != 0)
+    if ((rc = db_run(pool, DB_READ_COMMITTED, audit_advance_tx, &ctx, e)) != 0)
         return rc;
     return total;
 }

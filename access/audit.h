@@ -127,13 +127,26 @@ int audit_chain_finish(const struct audit_chain *c, long long head_seq,
 
 /* ---- sealing and verifying (audit.c) ---- */
 
+/* How a sealer commits. */
+enum audit_seal_mode {
+    /* Each commit waits for its WAL flush: for `attune audit verify`, whose
+     * printed head hash must survive a crash. */
+    AUDIT_SEAL_DURABLE,
+    /* Commits without waiting for the flush: `attune serve`'s sealer. A
+     * crash of PostgreSQL can lose its last transactions, each whole (links
+     * and head together); their rows are simply unsealed again and sealed
+     * by the next round. The flush comes with the next synchronous commit
+     * of anyone, at the latest within wal_writer_delay. */
+    AUDIT_SEAL_LAZY,
+};
+
 /*
  * Seals every row not yet sealed, in batches of `batch` rows, each batch in
  * its own short transaction. Another sealer at work makes this one return at
  * once (an advisory lock, held only by sealers: writers never wait). Returns
  * the number of rows sealed, or a negative db_status.
  */
-long audit_seal(struct db_pool *pool, int batch, struct err *e);
+long audit_seal(struct db_pool *pool, int batch, enum audit_seal_mode mode, struct err *e);
 
 struct audit_report {
     long long rows;     /* sealed rows checked */

@@ -49,7 +49,7 @@ static void acc_worker_seal(struct acc_worker *w)
     long n;
 
     err_clear(&e);
-    n = audit_seal(w->pool, ACC_SEAL_BATCH, &e);
+    n = audit_seal(w->pool, ACC_SEAL_BATCH, AUDIT_SEAL_LAZY, &e);
     if (n < 0 && n != DB_EUNAVAILABLE && n != DB_EBUSY)
         log_event(LOG_WARN, "audit.seal_failed", "message=%s", log_quote(q, sizeof q, e.message));
     else if (n > 0)

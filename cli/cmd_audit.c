@@ -22,7 +22,7 @@ static int cli_audit_verify(struct db_pool *pool, int seal, struct err *e)
     long sealed = 0;
     int rc;
 
-    if (seal && (sealed = audit_seal(pool, 1000, e)) < 0)
+    if (seal && (sealed = audit_seal(pool, 1000, AUDIT_SEAL_DURABLE, e)) < 0)
         return CLI_FAIL;
     if ((conn = db_pool_acquire(pool, 5000, e)) == NULL)
         return CLI_FAIL;
