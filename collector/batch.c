@@ -6,7 +6,8 @@
  * start, round trip) whatever it holds. The HTTP threads therefore hand their
  * scored, validated responses to a few writer threads; a writer takes every
  * response waiting (up to COL_BATCH_MAX), stores them with one statement
- * (attune_response_store_batch(), sql/007, 009, 011, 013: placement by
+ * (attune_response_store_rows(), sql/014, after sql/007, 009, 011, 013's
+ * attune_response_store_batch(): placement by
  * attune_placement(), insert of the responses with their item answers and of
  * their audit rows, and for a request whose token was not looked up yet the
  * token check) in one transaction, and only after that commit wakes the HTTP
@@ -17,6 +18,8 @@
  * same id never share a batch (the second waits for the next one), so a
  * batch never inserts one id twice.
  */
+#include <ctype.h>
+#include <math.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -28,6 +31,216 @@
 
 #define COL_BATCH_MAX     64
 #define COL_BATCH_RETRIES 3
+
+/* The statement's parameters: a column array each (enum col_batch_column,
+ * in order), then the first index and the count of each job's flags and of
+ * its items (sql/014_batch_typed_input.sql). */
+#define COL_BATCH_PARAMS (COL_BC_N + 4)
+
+/* Element type of each column's array (pg_type OIDs, fixed for built-in types). */
+static const unsigned col_batch_oid[COL_BC_N] = {
+    [COL_BC_ID] = 2950,        [COL_BC_PARTICIPANT] = 20, [COL_BC_INSTRUMENT] = 25,
+    [COL_BC_VERSION] = 25,     [COL_BC_COMPLETED] = 1184, [COL_BC_SOURCE] = 25,
+    [COL_BC_HASH] = 17,        [COL_BC_TOTAL] = 701,      [COL_BC_SUBSCALES] = 3802,
+    [COL_BC_SEVERITY] = 25,    [COL_BC_ANSWERED] = 23,    [COL_BC_MISSING] = 23,
+    [COL_BC_PRORATED] = 16,    [COL_BC_TOKEN] = 17,       [COL_BC_ACTOR] = 25,
+    [COL_BC_REQUEST_ID] = 25,  [COL_BC_SOURCE_ADDR] = 25, [COL_BC_FLAGS] = 25,
+    [COL_BC_ITEMS] = 25,       [COL_BC_VALUES] = 701,
+};
+#define COL_OID_INT4 23u
+
+/* Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC). */
+#define COL_PG_EPOCH_USEC 946684800000000LL
+
+/* ---- a job's values, encoded (col_int.h) ---- */
+
+void col_cells_init(struct col_batch_cells *c)
+{
+    memset(c, 0, sizeof *c);
+    c->cur = -1;
+}
+
+void col_cells_free(struct col_batch_cells *c)
+{
+    free(c->buf);
+    col_cells_init(c);
+}
+
+static void col_cells_put(struct col_batch_cells *c, const void *p, size_t n)
+{
+    if (c->failed)
+        return;
+    if (c->len + n > c->cap) {
+        size_t cap = c->cap ? c->cap : 512;
+        unsigned char *grown;
+        while (cap < c->len + n)
+            cap *= 2;
+        if ((grown = realloc(c->buf, cap)) == NULL) {
+            c->failed = 1;
+            return;
+        }
+        c->buf = grown;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, p, n);
+    c->len += n;
+}
+
+static void col_cells_be32(struct col_batch_cells *c, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 8), (unsigned char)v};
+    col_cells_put(c, b, 4);
+}
+
+static void col_cells_be64(struct col_batch_cells *c, uint64_t v)
+{
+    col_cells_be32(c, (uint32_t)(v >> 32));
+    col_cells_be32(c, (uint32_t)v);
+}
+
+/* Counts an element of the current column; its bytes follow. */
+static int col_cells_element(struct col_batch_cells *c)
+{
+    if (c->cur < 0) {
+        c->failed = 1;
+        return 0;
+    }
+    c->count[c->cur]++;
+    return 1;
+}
+
+static void col_cells_close(struct col_batch_cells *c)
+{
+    if (c->cur >= 0)
+        c->bytes[c->cur] = c->len - c->off[c->cur];
+}
+
+void col_cells_column(struct col_batch_cells *c, enum col_batch_column col)
+{
+    col_cells_close(c);
+    c->cur = (int)col;
+    c->off[col] = c->len;
+    c->count[col] = 0;
+}
+
+void col_cells_null(struct col_batch_cells *c)
+{
+    if (!col_cells_element(c))
+        return;
+    c->nulls |= 1 << c->cur;
+    col_cells_be32(c, 0xFFFFFFFFu);
+    col_cells_close(c);
+}
+
+void col_cells_bytes(struct col_batch_cells *c, const void *p, size_t n)
+{
+    if (n > 0x3FFFFFFF) {
+        c->failed = 1;
+        return;
+    }
+    if (!col_cells_element(c))
+        return;
+    col_cells_be32(c, (uint32_t)n);
+    col_cells_put(c, p, n);
+    col_cells_close(c);
+}
+
+void col_cells_text(struct col_batch_cells *c, const char *s)
+{
+    if (s == NULL)
+        col_cells_null(c);
+    else
+        col_cells_bytes(c, s, strlen(s));
+}
+
+void col_cells_int4(struct col_batch_cells *c, int32_t v)
+{
+    if (!col_cells_element(c))
+        return;
+    col_cells_be32(c, 4);
+    col_cells_be32(c, (uint32_t)v);
+    col_cells_close(c);
+}
+
+void col_cells_int8(struct col_batch_cells *c, int64_t v)
+{
+    if (!col_cells_element(c))
+        return;
+    col_cells_be32(c, 8);
+    col_cells_be64(c, (uint64_t)v);
+    col_cells_close(c);
+}
+
+void col_cells_float8(struct col_batch_cells *c, double v)
+{
+    uint64_t bits;
+
+    if (isnan(v)) {
+        col_cells_null(c);
+        return;
+    }
+    memcpy(&bits, &v, sizeof bits);
+    if (!col_cells_element(c))
+        return;
+    col_cells_be32(c, 8);
+    col_cells_be64(c, bits);
+    col_cells_close(c);
+}
+
+void col_cells_bool(struct col_batch_cells *c, int v)
+{
+    unsigned char b = v ? 1 : 0;
+
+    col_cells_bytes(c, &b, 1);
+}
+
+void col_cells_uuid(struct col_batch_cells *c, const char *text)
+{
+    unsigned char u[16];
+    size_t n = 0;
+
+    for (const char *p = text; *p && n < 32; p++) {
+        int h = isdigit((unsigned char)*p) ? *p - '0'
+                : (*p >= 'a' && *p <= 'f') ? *p - 'a' + 10
+                : (*p >= 'A' && *p <= 'F') ? *p - 'A' + 10
+                : -1;
+        if (*p == '-')
+            continue;
+        if (h < 0)
+            break;
+        u[n / 2] = (unsigned char)((n % 2 == 0) ? h << 4 : (u[n / 2] | h));
+        n++;
+    }
+    if (n != 32) {
+        c->failed = 1;
+        return;
+    }
+    col_cells_bytes(c, u, sizeof u);
+}
+
+void col_cells_timestamptz(struct col_batch_cells *c, int64_t unix_usec)
+{
+    col_cells_int8(c, unix_usec - COL_PG_EPOCH_USEC);
+}
+
+void col_cells_jsonb(struct col_batch_cells *c, const char *json_text)
+{
+    size_t n = strlen(json_text);
+
+    if (n > 0x3FFFFFFE) {
+        c->failed = 1;
+        return;
+    }
+    if (!col_cells_element(c))
+        return;
+    col_cells_be32(c, (uint32_t)(n + 1));
+    col_cells_put(c, "\x01", 1); /* jsonb's binary format: version 1, then the text */
+    col_cells_put(c, json_text, n);
+    col_cells_close(c);
+}
+
+/* ---- the writer ---- */
 
 struct col_batcher {
     struct db_pool *pool;
@@ -44,45 +257,95 @@ struct col_batcher {
 struct col_batch_flight {
     struct col_batch_job *jobs[COL_BATCH_MAX];
     size_t n;
-    char *text;   /* the statement's parameter: the jobs as one JSON array */
+    /* the statement's parameters: binary arrays, all in one buffer */
+    struct col_batch_cells params;
+    const char *values[COL_BATCH_PARAMS];
+    int lengths[COL_BATCH_PARAMS];
     PGconn *conn; /* borrowed from the pool while the statement runs */
     int rc;       /* 0 once sent; else why not */
     struct err e;
 };
 
-/* Builds the batch's text and sends its statement without waiting for the
- * result. Called without the lock. A failure is kept in f->rc for
+/* A one-dimensional array header: no NULL flag yet (patched), element type,
+ * length, lower bound 1. */
+static void col_batch_array_header(struct col_batch_cells *a, int has_null, unsigned oid,
+                                   size_t n)
+{
+    col_cells_be32(a, 1);
+    col_cells_be32(a, has_null ? 1 : 0);
+    col_cells_be32(a, oid);
+    col_cells_be32(a, (uint32_t)n);
+    col_cells_be32(a, 1);
+}
+
+/* Puts the jobs' elements together into the statement's arrays. 0, or -1
+ * when out of memory or a job's values did not encode. */
+static int col_batch_params(struct col_batch_flight *f)
+{
+    struct col_batch_cells *a = &f->params;
+    size_t start[COL_BATCH_PARAMS];
+
+    col_cells_init(a);
+    for (int col = 0; col < COL_BC_N; col++) {
+        size_t total = 0;
+        int has_null = 0;
+        for (size_t i = 0; i < f->n; i++) {
+            const struct col_batch_cells *c = &f->jobs[i]->cells;
+            if (c->failed)
+                return -1;
+            total += (size_t)c->count[col];
+            has_null |= (c->nulls >> col) & 1;
+        }
+        start[col] = a->len;
+        col_batch_array_header(a, has_null, col_batch_oid[col], total);
+        for (size_t i = 0; i < f->n; i++) {
+            const struct col_batch_cells *c = &f->jobs[i]->cells;
+            col_cells_put(a, c->buf + c->off[col], c->bytes[col]);
+        }
+    }
+    /* Where each job's flags and items start in their flat arrays (from 1),
+     * and how many it has. */
+    for (int k = 0; k < 4; k++) {
+        int col = k < 2 ? COL_BC_FLAGS : COL_BC_ITEMS;
+        int32_t at = 1;
+        start[COL_BC_N + k] = a->len;
+        col_batch_array_header(a, 0, COL_OID_INT4, f->n);
+        for (size_t i = 0; i < f->n; i++) {
+            int32_t count = f->jobs[i]->cells.count[col];
+            col_cells_be32(a, 4);
+            col_cells_be32(a, (uint32_t)((k % 2 == 0) ? at : count));
+            at += count;
+        }
+    }
+    if (a->failed)
+        return -1;
+    for (int p = 0; p < COL_BATCH_PARAMS; p++) {
+        size_t end = p + 1 < COL_BATCH_PARAMS ? start[p + 1] : a->len;
+        f->values[p] = (const char *)a->buf + start[p];
+        f->lengths[p] = (int)(end - start[p]);
+    }
+    return 0;
+}
+
+/* Builds the batch's parameters and sends its statement without waiting
+ * for the result. Called without the lock. A failure is kept in f->rc for
  * col_batch_finish() to report. */
 static void col_batch_send(struct col_batcher *b, struct col_batch_flight *f)
 {
-    size_t len = 2, used = 0;
-
-    f->text = NULL;
     f->conn = NULL;
     f->rc = DB_EHARD;
     err_clear(&f->e);
-    for (size_t i = 0; i < f->n; i++)
-        len += strlen(f->jobs[i]->json) + 24;
-    f->text = malloc(len);
-    if (f->text == NULL) {
+    if (col_batch_params(f) != 0) {
         err_set(&f->e, DB_EHARD, "out of memory for a batch of %zu responses", f->n);
         return;
     }
-    f->text[used++] = '[';
-    for (size_t i = 0; i < f->n; i++)
-        used += (size_t)snprintf(f->text + used, len - used, "%s{\"k\":%zu,%s", i ? "," : "", i,
-                                 f->jobs[i]->json);
-    f->text[used++] = ']';
-    f->text[used] = '\0';
     f->conn = db_pool_acquire(b->pool, 5000, &f->e);
     if (f->conn == NULL) {
         f->rc = f->e.code ? f->e.code : DB_EUNAVAILABLE;
         return;
     }
-    {
-        const char *param = f->text;
-        f->rc = db_query_send(f->conn, "col_response_store_batch", 1, &param, &f->e);
-    }
+    f->rc = db_query_send_binary(f->conn, "col_response_store_rows", COL_BATCH_PARAMS, f->values,
+                                 f->lengths, &f->e);
 }
 
 /* Waits for the statement col_batch_send() sent (and commits it: the
@@ -94,10 +357,12 @@ static void col_batch_finish(struct col_batcher *b, struct col_batch_flight *f)
     int rc = f->rc;
 
     if (rc == 0) {
-        rc = db_query_wait(f->conn, "col_response_store_batch", &res, &f->e);
+        rc = db_query_wait(f->conn, "col_response_store_rows", &res, &f->e);
         for (int attempt = 1; rc == DB_ESOFT && attempt <= COL_BATCH_RETRIES; attempt++) {
-            const char *param = f->text;
-            rc = db_query(f->conn, "col_response_store_batch", 1, &param, &res, &f->e);
+            rc = db_query_send_binary(f->conn, "col_response_store_rows", COL_BATCH_PARAMS,
+                                      f->values, f->lengths, &f->e);
+            if (rc == 0)
+                rc = db_query_wait(f->conn, "col_response_store_rows", &res, &f->e);
         }
     }
     if (f->conn != NULL)
@@ -128,8 +393,7 @@ static void col_batch_finish(struct col_batcher *b, struct col_batch_flight *f)
         }
     }
     PQclear(res);
-    free(f->text);
-    f->text = NULL;
+    col_cells_free(&f->params);
     return;
 fail:
     /* Unreachable database: every job answers 503. Any other failure (a
@@ -144,8 +408,7 @@ fail:
         f->jobs[i]->rc = (rc == DB_EUNAVAILABLE || rc == DB_EBUSY) ? rc : 0;
         f->jobs[i]->inserted = 0;
     }
-    free(f->text);
-    f->text = NULL;
+    col_cells_free(&f->params);
 }
 
 /* Moves what waits into f, in order, but never one id twice (the second

@@ -101,12 +101,67 @@ int col_texts_get(struct col_defs *defs, struct db_pool *pool, PGconn *conn, con
 
 struct col_batcher;
 
-/* One response waiting for a batch. `json` is its element of the batch
- * statement's input (see col_response_store_batch) without the opening
- * brace, which the writer adds with the element's index; malloc'd by the
- * caller. */
+/*
+ * The batch statement's input (attune_response_store_rows(), sql/014) is one
+ * array per column, in PostgreSQL's binary format. A job brings its values
+ * already encoded, column by column, as array elements (each a 4-byte
+ * big-endian length, -1 for NULL, then the value's binary form); the writer
+ * puts the jobs' elements together behind each array's header. The flags,
+ * item ids and values take several elements per job, sliced back per row by
+ * the statement.
+ */
+enum col_batch_column {
+    COL_BC_ID,         /* uuid */
+    COL_BC_PARTICIPANT, /* int8, NULL while the token is still to be looked up */
+    COL_BC_INSTRUMENT, /* text */
+    COL_BC_VERSION,    /* text */
+    COL_BC_COMPLETED,  /* timestamptz */
+    COL_BC_SOURCE,     /* text */
+    COL_BC_HASH,       /* bytea: the content hash */
+    COL_BC_TOTAL,      /* float8, NULL when voided */
+    COL_BC_SUBSCALES,  /* jsonb */
+    COL_BC_SEVERITY,   /* text or NULL */
+    COL_BC_ANSWERED,   /* int4 */
+    COL_BC_MISSING,    /* int4 */
+    COL_BC_PRORATED,   /* bool */
+    COL_BC_TOKEN,      /* bytea: the token's hash to check in the write, or NULL */
+    COL_BC_ACTOR,      /* text or NULL */
+    COL_BC_REQUEST_ID, /* text or NULL */
+    COL_BC_SOURCE_ADDR, /* text (an address) or NULL */
+    COL_BC_FLAGS,      /* text, one element per flag */
+    COL_BC_ITEMS,      /* text, one element per answered item */
+    COL_BC_VALUES,     /* float8, one element per answered item */
+    COL_BC_N
+};
+
+struct col_batch_cells {
+    unsigned char *buf; /* every column's elements, one column after another */
+    size_t len, cap;
+    size_t off[COL_BC_N], bytes[COL_BC_N];
+    int count[COL_BC_N]; /* elements in each column */
+    int nulls;           /* a bit per column holding a NULL */
+    int cur;             /* the column being written, -1 before the first */
+    int failed;          /* out of memory, or a value that does not encode */
+};
+
+void col_cells_init(struct col_batch_cells *c);
+void col_cells_free(struct col_batch_cells *c);
+/* Starts column `col`; columns are written once each, in any order. */
+void col_cells_column(struct col_batch_cells *c, enum col_batch_column col);
+void col_cells_null(struct col_batch_cells *c);
+void col_cells_text(struct col_batch_cells *c, const char *s); /* NULL: SQL NULL */
+void col_cells_bytes(struct col_batch_cells *c, const void *p, size_t n);
+void col_cells_int4(struct col_batch_cells *c, int32_t v);
+void col_cells_int8(struct col_batch_cells *c, int64_t v);
+void col_cells_float8(struct col_batch_cells *c, double v); /* NaN: SQL NULL */
+void col_cells_bool(struct col_batch_cells *c, int v);
+void col_cells_uuid(struct col_batch_cells *c, const char *text); /* canonical text form */
+void col_cells_timestamptz(struct col_batch_cells *c, int64_t unix_usec);
+void col_cells_jsonb(struct col_batch_cells *c, const char *json_text);
+
+/* One response waiting for a batch, with its values for the statement. */
 struct col_batch_job {
-    char *json;
+    struct col_batch_cells cells;
     char id[37];
     sem_t wake; /* posted by the writer once the job's batch is done */
     /* filled by the writer */

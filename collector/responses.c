@@ -182,28 +182,6 @@ static void col_jt_bool(struct col_jtext *t, int b)
         COL_JT_LIT(t, "false");
 }
 
-/* The answered items of `values` (NaN: unanswered), in the definition's
- * order: their ids, or their values. */
-static void col_jt_answers(struct col_jtext *t, const struct ins_definition *def,
-                           const double *values, int ids)
-{
-    int first = 1;
-
-    COL_JT_LIT(t, "[");
-    for (size_t i = 0; i < def->n_items; i++) {
-        if (isnan(values[i]))
-            continue;
-        if (!first)
-            COL_JT_LIT(t, ",");
-        first = 0;
-        if (ids)
-            col_jt_str(t, def->items[i].id);
-        else
-            col_jt_num(t, values[i]);
-    }
-    COL_JT_LIT(t, "]");
-}
-
 /*
  * The record answered for a response stored as new, as JSON text: what
  * jansson would write for it (json_pack in key order, JSON_COMPACT,
@@ -269,73 +247,88 @@ static char *col_created_record(const struct ins_definition *def, const struct c
 }
 
 /*
- * This response as an element of the batch statement's input (see
- * attune_response_store_batch in sql/007): an object without its opening
- * brace, which col_batch_run() writes with the element's index "k".
- * malloc'd; NULL when out of memory or too large.
+ * This response's values for the batch statement (attune_response_store_rows
+ * in sql/014), encoded into job->cells: `pid` 0 when the statement is to find
+ * the participant by the token. 0, or -1 when out of memory or too large.
  */
-static char *col_batch_element(const struct ins_definition *def, const struct col_scored *score,
-                               const double *values, const char *id, const char *pid,
-                               const char *completed, const char *source, const char *hash_hex,
-                               const struct col_participant *p)
+static int col_batch_cells_fill(struct col_batch_job *job, const struct ins_definition *def,
+                                const struct col_scored *score, const double *values,
+                                long long pid, int64_t completed_at, const char *source,
+                                const unsigned char hash[32], const struct col_participant *p)
 {
-    struct col_jtext t = {NULL, 0, 1024 + def->n_items * 96 + score->n_flags * 96, 0};
+    struct col_batch_cells *c = &job->cells;
+    struct col_jtext t = {NULL, 0, 256 + json_object_size(score->subscales) * 64, 0};
+    unsigned char token[32];
+    size_t token_len = 0;
 
+    col_cells_init(c);
     if (json_object_size(score->subscales) > 64 || (t.buf = malloc(t.cap)) == NULL)
-        return NULL;
+        return -1;
     t.buf[0] = '\0';
-    COL_JT_LIT(&t, "\"id\":");
-    col_jt_str(&t, id);
-    col_jt_key(&t, "participant");
-    col_jt_str(&t, pid); /* NULL: not known yet, the statement finds it by the token */
-    col_jt_key(&t, "instrument");
-    col_jt_str(&t, def->id);
-    col_jt_key(&t, "version");
-    col_jt_str(&t, def->version);
-    col_jt_key(&t, "completed");
-    col_jt_str(&t, completed);
-    col_jt_key(&t, "source");
-    col_jt_str(&t, source);
-    col_jt_key(&t, "hash");
-    col_jt_str(&t, hash_hex);
-    col_jt_key(&t, "total");
-    if (isnan(score->total)) /* as in col_created_record() */
-        COL_JT_LIT(&t, "null");
-    else
-        col_jt_num(&t, score->total);
-    col_jt_key(&t, "subscales");
     col_jt_subscales(&t, score->subscales, col_jt_num);
-    col_jt_key(&t, "severity");
-    col_jt_str(&t, score->severity);
-    col_jt_key(&t, "flags");
-    col_jt_flags(&t, score);
-    col_jt_key(&t, "answered");
-    col_jt_num(&t, (double)score->answered);
-    col_jt_key(&t, "missing");
-    col_jt_num(&t, (double)score->missing);
-    col_jt_key(&t, "prorated");
-    col_jt_bool(&t, score->prorated);
-    /* The answers, in the definition's item order. */
-    col_jt_key(&t, "items");
-    col_jt_answers(&t, def, values, 1);
-    col_jt_key(&t, "vals");
-    col_jt_answers(&t, def, values, 0);
-    col_jt_key(&t, "token");
-    col_jt_str(&t, p->verify_in_write ? p->token_hash_param + 2 : NULL);
-    col_jt_key(&t, "study");
-    col_jt_str(&t, p->study[0] ? p->study : NULL);
-    col_jt_key(&t, "actor");
-    col_jt_str(&t, p->actor);
-    col_jt_key(&t, "request_id");
-    col_jt_str(&t, p->request_id);
-    col_jt_key(&t, "source_addr");
-    col_jt_str(&t, p->source_addr);
-    COL_JT_LIT(&t, "}");
-    if (t.failed) {
-        free(t.buf);
-        return NULL;
+    col_cells_column(c, COL_BC_ID);
+    col_cells_uuid(c, job->id);
+    col_cells_column(c, COL_BC_PARTICIPANT);
+    if (pid > 0)
+        col_cells_int8(c, pid);
+    else
+        col_cells_null(c); /* not known yet: the statement finds them by the token */
+    col_cells_column(c, COL_BC_INSTRUMENT);
+    col_cells_text(c, def->id);
+    col_cells_column(c, COL_BC_VERSION);
+    col_cells_text(c, def->version);
+    col_cells_column(c, COL_BC_COMPLETED);
+    col_cells_timestamptz(c, completed_at);
+    col_cells_column(c, COL_BC_SOURCE);
+    col_cells_text(c, source);
+    col_cells_column(c, COL_BC_HASH);
+    col_cells_bytes(c, hash, 32);
+    col_cells_column(c, COL_BC_TOTAL);
+    col_cells_float8(c, score->total); /* NaN (voided): NULL, as in col_created_record() */
+    col_cells_column(c, COL_BC_SUBSCALES);
+    col_cells_jsonb(c, t.buf);
+    col_cells_column(c, COL_BC_SEVERITY);
+    col_cells_text(c, score->severity);
+    col_cells_column(c, COL_BC_ANSWERED);
+    col_cells_int4(c, (int32_t)score->answered);
+    col_cells_column(c, COL_BC_MISSING);
+    col_cells_int4(c, (int32_t)score->missing);
+    col_cells_column(c, COL_BC_PRORATED);
+    col_cells_bool(c, score->prorated);
+    col_cells_column(c, COL_BC_TOKEN);
+    if (p->verify_in_write &&
+        sodium_hex2bin(token, sizeof token, p->token_hash_param + 2,
+                       strlen(p->token_hash_param + 2), NULL, &token_len, NULL) == 0 &&
+        token_len == sizeof token)
+        col_cells_bytes(c, token, sizeof token);
+    else if (p->verify_in_write)
+        c->failed = 1;
+    else
+        col_cells_null(c);
+    col_cells_column(c, COL_BC_ACTOR);
+    col_cells_text(c, p->actor);
+    col_cells_column(c, COL_BC_REQUEST_ID);
+    col_cells_text(c, p->request_id);
+    col_cells_column(c, COL_BC_SOURCE_ADDR);
+    col_cells_text(c, p->source_addr);
+    col_cells_column(c, COL_BC_FLAGS);
+    for (size_t f = 0; f < score->n_flags; f++)
+        col_cells_text(c, score->flags[f]);
+    /* The answered items, in the definition's item order. */
+    col_cells_column(c, COL_BC_ITEMS);
+    for (size_t i = 0; i < def->n_items; i++)
+        if (!isnan(values[i]))
+            col_cells_text(c, def->items[i].id);
+    col_cells_column(c, COL_BC_VALUES);
+    for (size_t i = 0; i < def->n_items; i++)
+        if (!isnan(values[i]))
+            col_cells_float8(c, values[i]);
+    free(t.buf);
+    if (t.failed || c->failed) {
+        col_cells_free(c);
+        return -1;
     }
-    return t.buf;
+    return 0;
 }
 
 int col_response_submit_deferred(struct col_defs *defs, struct col_batcher *batcher,
@@ -349,7 +342,6 @@ int col_response_submit_deferred(struct col_defs *defs, struct col_batcher *batc
     struct col_participant p;
     struct col_batch_job job;
     unsigned char hash[32];
-    char hash_hex[2 * 32 + 1], completed[COL_TIME_MAX];
     json_t *errors = json_array();
     struct err e;
     int stored = 0;
@@ -373,8 +365,6 @@ int col_response_submit_deferred(struct col_defs *defs, struct col_batcher *batc
         item_ids[i] = def->items[i].id;
     col_submission_hash(def->id, def->version, sub.completed_at, item_ids, score.values,
                         def->n_items, hash);
-    sodium_bin2hex(hash_hex, sizeof hash_hex, hash, sizeof hash);
-    col_time_format(sub.completed_at, completed);
     /* No participant: the statement finds them by the token, if it is live,
      * and names them in the audit row. */
     memset(&p, 0, sizeof p);
@@ -386,9 +376,9 @@ int col_response_submit_deferred(struct col_defs *defs, struct col_batcher *batc
     for (char *c = job.id; *c; c++)
         if (*c >= 'A' && *c <= 'F')
             *c = (char)(*c - 'A' + 'a');
-    job.json =
-        col_batch_element(def, &score, score.values, job.id, NULL, completed, source, hash_hex, &p);
-    if (job.json == NULL || col_batcher_store(batcher, &job) != 0 || !job.inserted)
+    if (col_batch_cells_fill(&job, def, &score, score.values, 0, sub.completed_at, source, hash,
+                             &p) != 0 ||
+        col_batcher_store(batcher, &job) != 0 || !job.inserted)
         goto out;
     out->record_text = col_created_record(def, &score, job.id, job.week, job.timing,
                                           sub.completed_at, job.received, source);
@@ -399,7 +389,7 @@ int col_response_submit_deferred(struct col_defs *defs, struct col_batcher *batc
     snprintf(out->study, sizeof out->study, "%s", job.study);
     stored = 1;
 out:
-    free(job.json);
+    col_cells_free(&job.cells);
     json_decref(errors);
     col_scored_clear(&score);
     return stored;
@@ -477,14 +467,13 @@ static int col_response_submit_in(struct col_defs *defs, struct col_batcher *bat
         for (char *c = job.id; *c; c++)
             if (*c >= 'A' && *c <= 'F')
                 *c = (char)(*c - 'A' + 'a');
-        job.json =
-            col_batch_element(def, &score, values, job.id, pid, completed, source, hash_hex + 2, p);
-        if (job.json == NULL) {
+        if (col_batch_cells_fill(&job, def, &score, values, p->id, sub.completed_at, source, hash,
+                                 p) != 0) {
             col_submit_fail(out, 500, "internal", "Out of memory.");
             goto out;
         }
         rc = col_batcher_store(batcher, &job);
-        free(job.json);
+        col_cells_free(&job.cells);
         if (rc < 0) {
             err_set(&e, rc, "database unavailable");
             col_submit_db_fail(out, rc, &e);

@@ -45,11 +45,17 @@ const struct db_statement col_statements[] = {
      " $7::bytea, $8::float8, $9::jsonb, $10, $11::text[], $12::integer, $13::integer,"
      " $14::boolean, $15::text[], $16::float8[], $17::bytea, $18, $19, $20::inet)"},
 
-    /* col_batch_run: many scored responses from different requests in one
-     * statement and one commit (group commit; sql/007). */
-    {"col_response_store_batch",
+    /* col_batch_send: many scored responses from different requests in one
+     * statement and one commit (group commit; sql/014), each parameter an
+     * array in binary format (enum col_batch_column, then the flags' and the
+     * items' first indexes and counts) */
+    {"col_response_store_rows",
      "SELECT k, stored, study_week, timing, (extract(epoch FROM received_at) * 1000000)::bigint,"
-     " participant, study FROM attune_response_store_batch($1::jsonb)"},
+     " participant, study FROM attune_response_store_rows($1::uuid[], $2::int8[], $3::text[],"
+     " $4::text[], $5::timestamptz[], $6::text[], $7::bytea[], $8::float8[], $9::jsonb[],"
+     " $10::text[], $11::int4[], $12::int4[], $13::bool[], $14::bytea[], $15::text[],"
+     " $16::text[], $17::text[], $18::text[], $19::text[], $20::float8[], $21::int4[],"
+     " $22::int4[], $23::int4[], $24::int4[])"},
 
     /* col_response_submit (a retry) and the form's confirmation: a stored response */
     {"col_response_select",

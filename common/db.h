@@ -82,6 +82,10 @@ int db_query(PGconn *conn, const char *name, int nparams, const char *const *par
 int db_query_send(PGconn *conn, const char *name, int nparams, const char *const *params,
                   struct err *e);
 int db_query_wait(PGconn *conn, const char *name, PGresult **out, struct err *e);
+/* As db_query_send, with every parameter in binary format (`lengths` in
+ * bytes); the result still comes as text. */
+int db_query_send_binary(PGconn *conn, const char *name, int nparams, const char *const *params,
+                         const int *lengths, struct err *e);
 /* As db_query, for SQL text that is not in a statement table (tools, DDL). */
 int db_query_sql(PGconn *conn, const char *sql, int nparams, const char *const *params,
                  PGresult **out, struct err *e);
