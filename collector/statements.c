@@ -116,7 +116,7 @@ const struct db_statement col_statements[] = {
      " aud AS ("
      "  INSERT INTO audit_log (actor_kind, actor, action, target, study_id, request_id,"
      "   source_addr, detail)"
-     "  SELECT 'participant', $6, 'event.create', 'participant:' || $2 || '/#' || $1, $2, $7,"
+     "  SELECT 'participant', $6::text, 'event.create', 'participant:' || $2 || '/#' || $1, $2, $7::text,"
      "   $8::inet, jsonb_build_object('received', jsonb_array_length($4::jsonb),"
      "   'accepted', n.c)"
      "  FROM (SELECT count(*) AS c FROM ins) n WHERE $6::text IS NOT NULL AND n.c > 0)"
