@@ -28,9 +28,8 @@ const struct db_statement audit_statements[] = {
     /* audit_seal_batch: one sealer at a time; AUDIT_SEAL_LAZY commits
      * without waiting for the WAL flush (SET LOCAL synchronous_commit) */
     {"audit_seal_lock", "SELECT pg_try_advisory_xact_lock(" AUDIT_SEAL_LOCK ")"},
-    {"audit_seal_lock_lazy",
-     "SELECT pg_try_advisory_xact_lock(" AUDIT_SEAL_LOCK "),"
-     " set_config('synchronous_commit', 'off', true)"},
+    {"audit_seal_lock_lazy", "SELECT pg_try_advisory_xact_lock(" AUDIT_SEAL_LOCK "),"
+                             " set_config('synchronous_commit', 'off', true)"},
 
     /* audit_seal_batch, audit_verify: the end of the chain */
     {"audit_head", "SELECT seal_seq, encode(row_hash, 'hex') FROM attune_audit_head()"},
@@ -219,8 +218,9 @@ static int audit_seal_batch(PGconn *conn, void *vctx, struct err *e)
     int rc, n;
 
     ctx->sealed = 0;
-    if ((rc = db_query(conn, ctx->mode == AUDIT_SEAL_LAZY ? "audit_seal_lock_lazy" : "audit_seal_lock",
-                       0, NULL, &lock, e)) < 0)
+    if ((rc = db_query(conn,
+                       ctx->mode == AUDIT_SEAL_LAZY ? "audit_seal_lock_lazy" : "audit_seal_lock", 0,
+                       NULL, &lock, e)) < 0)
         goto out;
     if (strcmp(PQgetvalue(lock, 0, 0), "t") != 0) {
         rc = 0; /* another sealer is at work */

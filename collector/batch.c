@@ -39,13 +39,13 @@
 
 /* Element type of each column's array (pg_type OIDs, fixed for built-in types). */
 static const unsigned col_batch_oid[COL_BC_N] = {
-    [COL_BC_ID] = 2950,        [COL_BC_PARTICIPANT] = 20, [COL_BC_INSTRUMENT] = 25,
-    [COL_BC_VERSION] = 25,     [COL_BC_COMPLETED] = 1184, [COL_BC_SOURCE] = 25,
-    [COL_BC_HASH] = 17,        [COL_BC_TOTAL] = 701,      [COL_BC_SUBSCALES] = 3802,
-    [COL_BC_SEVERITY] = 25,    [COL_BC_ANSWERED] = 23,    [COL_BC_MISSING] = 23,
-    [COL_BC_PRORATED] = 16,    [COL_BC_TOKEN] = 17,       [COL_BC_ACTOR] = 25,
-    [COL_BC_REQUEST_ID] = 25,  [COL_BC_SOURCE_ADDR] = 25, [COL_BC_FLAGS] = 25,
-    [COL_BC_ITEMS] = 25,       [COL_BC_VALUES] = 701,
+    [COL_BC_ID] = 2950,       [COL_BC_PARTICIPANT] = 20, [COL_BC_INSTRUMENT] = 25,
+    [COL_BC_VERSION] = 25,    [COL_BC_COMPLETED] = 1184, [COL_BC_SOURCE] = 25,
+    [COL_BC_HASH] = 17,       [COL_BC_TOTAL] = 701,      [COL_BC_SUBSCALES] = 3802,
+    [COL_BC_SEVERITY] = 25,   [COL_BC_ANSWERED] = 23,    [COL_BC_MISSING] = 23,
+    [COL_BC_PRORATED] = 16,   [COL_BC_TOKEN] = 17,       [COL_BC_ACTOR] = 25,
+    [COL_BC_REQUEST_ID] = 25, [COL_BC_SOURCE_ADDR] = 25, [COL_BC_FLAGS] = 25,
+    [COL_BC_ITEMS] = 25,      [COL_BC_VALUES] = 701,
 };
 #define COL_OID_INT4 23u
 
@@ -204,7 +204,7 @@ void col_cells_uuid(struct col_batch_cells *c, const char *text)
         int h = isdigit((unsigned char)*p) ? *p - '0'
                 : (*p >= 'a' && *p <= 'f') ? *p - 'a' + 10
                 : (*p >= 'A' && *p <= 'F') ? *p - 'A' + 10
-                : -1;
+                                           : -1;
         if (*p == '-')
             continue;
         if (h < 0)
@@ -268,8 +268,7 @@ struct col_batch_flight {
 
 /* A one-dimensional array header: no NULL flag yet (patched), element type,
  * length, lower bound 1. */
-static void col_batch_array_header(struct col_batch_cells *a, int has_null, unsigned oid,
-                                   size_t n)
+static void col_batch_array_header(struct col_batch_cells *a, int has_null, unsigned oid, size_t n)
 {
     col_cells_be32(a, 1);
     col_cells_be32(a, has_null ? 1 : 0);

@@ -111,26 +111,26 @@ struct col_batcher;
  * the statement.
  */
 enum col_batch_column {
-    COL_BC_ID,         /* uuid */
+    COL_BC_ID,          /* uuid */
     COL_BC_PARTICIPANT, /* int8, NULL while the token is still to be looked up */
-    COL_BC_INSTRUMENT, /* text */
-    COL_BC_VERSION,    /* text */
-    COL_BC_COMPLETED,  /* timestamptz */
-    COL_BC_SOURCE,     /* text */
-    COL_BC_HASH,       /* bytea: the content hash */
-    COL_BC_TOTAL,      /* float8, NULL when voided */
-    COL_BC_SUBSCALES,  /* jsonb */
-    COL_BC_SEVERITY,   /* text or NULL */
-    COL_BC_ANSWERED,   /* int4 */
-    COL_BC_MISSING,    /* int4 */
-    COL_BC_PRORATED,   /* bool */
-    COL_BC_TOKEN,      /* bytea: the token's hash to check in the write, or NULL */
-    COL_BC_ACTOR,      /* text or NULL */
-    COL_BC_REQUEST_ID, /* text or NULL */
+    COL_BC_INSTRUMENT,  /* text */
+    COL_BC_VERSION,     /* text */
+    COL_BC_COMPLETED,   /* timestamptz */
+    COL_BC_SOURCE,      /* text */
+    COL_BC_HASH,        /* bytea: the content hash */
+    COL_BC_TOTAL,       /* float8, NULL when voided */
+    COL_BC_SUBSCALES,   /* jsonb */
+    COL_BC_SEVERITY,    /* text or NULL */
+    COL_BC_ANSWERED,    /* int4 */
+    COL_BC_MISSING,     /* int4 */
+    COL_BC_PRORATED,    /* bool */
+    COL_BC_TOKEN,       /* bytea: the token's hash to check in the write, or NULL */
+    COL_BC_ACTOR,       /* text or NULL */
+    COL_BC_REQUEST_ID,  /* text or NULL */
     COL_BC_SOURCE_ADDR, /* text (an address) or NULL */
-    COL_BC_FLAGS,      /* text, one element per flag */
-    COL_BC_ITEMS,      /* text, one element per answered item */
-    COL_BC_VALUES,     /* float8, one element per answered item */
+    COL_BC_FLAGS,       /* text, one element per flag */
+    COL_BC_ITEMS,       /* text, one element per answered item */
+    COL_BC_VALUES,      /* float8, one element per answered item */
     COL_BC_N
 };
 

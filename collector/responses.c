@@ -252,8 +252,8 @@ static char *col_created_record(const struct ins_definition *def, const struct c
  * the participant by the token. 0, or -1 when out of memory or too large.
  */
 static int col_batch_cells_fill(struct col_batch_job *job, const struct ins_definition *def,
-                                const struct col_scored *score, const double *values,
-                                long long pid, int64_t completed_at, const char *source,
+                                const struct col_scored *score, const double *values, long long pid,
+                                int64_t completed_at, const char *source,
                                 const unsigned char hash[32], const struct col_participant *p)
 {
     struct col_batch_cells *c = &job->cells;

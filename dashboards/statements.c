@@ -26,11 +26,10 @@
 
 const struct db_statement dash_statements[] = {
     /* dash_version_read */
-    {"dash_version",
-     "SELECT s.seal_seq, attune_rfc3339(a.at) FROM audit_seals s"
-     " JOIN audit_log a ON a.id = s.audit_id"
-     " WHERE s.study_id = $1 AND a.action IN (" DASH_DATA_ACTIONS ")"
-     " ORDER BY s.seal_seq DESC LIMIT 1"},
+    {"dash_version", "SELECT s.seal_seq, attune_rfc3339(a.at) FROM audit_seals s"
+                     " JOIN audit_log a ON a.id = s.audit_id"
+                     " WHERE s.study_id = $1 AND a.action IN (" DASH_DATA_ACTIONS ")"
+                     " ORDER BY s.seal_seq DESC LIMIT 1"},
     /* dash_pick_instrument: the one asked for, else the one with the most weeks */
     {"dash_instrument_pick",
      "SELECT instrument_id FROM schedule WHERE study_id = $1"
