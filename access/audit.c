@@ -25,11 +25,10 @@ const struct db_statement audit_statements[] = {
      "                       source_addr, reason, detail)"
      " VALUES ($1, $2, $3, $4, $5, $6, $7::inet, $8, $9::jsonb)"},
 
-    /* audit_seal_batch: one sealer at a time; AUDIT_SEAL_LAZY commits
-     * without waiting for the WAL flush (SET LOCAL synchronous_commit) */
-    {"audit_seal_lock", "SELECT pg_try_advisory_xact_lock(" AUDIT_SEAL_LOCK ")"},
-    {"audit_seal_lock_lazy", "SELECT pg_try_advisory_xact_lock(" AUDIT_SEAL_LOCK "),"
-                             " set_config('synchronous_commit', 'off', true)"},
+    /* audit_seal_batch: one sealer at a time; $1 is the transaction's
+     * synchronous_commit (SET LOCAL): "off" for AUDIT_SEAL_LAZY */
+    {"audit_seal_lock", "SELECT pg_try_advisory_xact_lock(" AUDIT_SEAL_LOCK "),"
+                        " set_config('synchronous_commit', $1, true)"},
 
     /* audit_seal_batch, audit_verify: the end of the chain */
     {"audit_head", "SELECT seal_seq, encode(row_hash, 'hex') FROM attune_audit_head()"},
@@ -38,9 +37,7 @@ const struct db_statement audit_statements[] = {
     {"audit_unsealed", "SELECT id, canonical FROM attune_audit_unsealed($1, $2)"},
 
     /* audit_seal: after a round, move the watermark below which all is sealed */
-    {"audit_advance", "SELECT attune_audit_advance()"},
-    {"audit_advance_lazy",
-     "SELECT attune_audit_advance(), set_config('synchronous_commit', 'off', true)"},
+    {"audit_advance", "SELECT attune_audit_advance(), set_config('synchronous_commit', $1, true)"},
 
     /* audit_seal_batch: $3 and $4 are text[] of hex hashes */
     {"audit_seal",
@@ -204,6 +201,12 @@ static int audit_hex_to_hash(const char *hex, uint8_t out[AUDIT_HASH_BYTES])
                : -1;
 }
 
+/* The synchronous_commit a sealing transaction runs with. */
+static const char *audit_sync_commit(enum audit_seal_mode mode)
+{
+    return mode == AUDIT_SEAL_LAZY ? "off" : "on";
+}
+
 /* One batch: lock, read the head and the next unsealed rows, hash, seal. */
 static int audit_seal_batch(PGconn *conn, void *vctx, struct err *e)
 {
@@ -218,9 +221,8 @@ static int audit_seal_batch(PGconn *conn, void *vctx, struct err *e)
     int rc, n;
 
     ctx->sealed = 0;
-    if ((rc = db_query(conn,
-                       ctx->mode == AUDIT_SEAL_LAZY ? "audit_seal_lock_lazy" : "audit_seal_lock", 0,
-                       NULL, &lock, e)) < 0)
+    params[0] = audit_sync_commit(ctx->mode);
+    if ((rc = db_query(conn, "audit_seal_lock", 1, params, &lock, e)) < 0)
         goto out;
     if (strcmp(PQgetvalue(lock, 0, 0), "t") != 0) {
         rc = 0; /* another sealer is at work */
@@ -291,8 +293,8 @@ out:
 static int audit_advance_tx(PGconn *conn, void *vctx, struct err *e)
 {
     const struct audit_seal_ctx *ctx = vctx;
-    int rc = db_query(conn, ctx->mode == AUDIT_SEAL_LAZY ? "audit_advance_lazy" : "audit_advance",
-                      0, NULL, NULL, e);
+    const char *sync = audit_sync_commit(ctx->mode);
+    int rc = db_query(conn, "audit_advance", 1, &sync, NULL, e);
 
     return rc < 0 ? rc : 0;
 }

@@ -161,31 +161,34 @@ static int db_result(PGconn *conn, PGresult *res, const char *what, PGresult **o
     return rows;
 }
 
-int db_query_send(PGconn *conn, const char *name, int nparams, const char *const *params,
-                  struct err *e)
+/* Sends a prepared statement; `lengths` and `formats` as PQsendQueryPrepared's. */
+static int db_send_prepared(PGconn *conn, const char *name, int nparams, const char *const *params,
+                            const int *lengths, const int *formats, struct err *e)
 {
     char what[128];
 
-    if (PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0) == 1)
+    if (PQsendQueryPrepared(conn, name, nparams, params, lengths, formats, 0) == 1)
         return 0;
     snprintf(what, sizeof what, "statement \"%s\" could not be sent", name);
     return db_fail(conn, NULL, what, e);
+}
+
+int db_query_send(PGconn *conn, const char *name, int nparams, const char *const *params,
+                  struct err *e)
+{
+    return db_send_prepared(conn, name, nparams, params, NULL, NULL, e);
 }
 
 int db_query_send_binary(PGconn *conn, const char *name, int nparams, const char *const *params,
                          const int *lengths, struct err *e)
 {
     int formats[64];
-    char what[128];
 
     if (nparams > (int)(sizeof formats / sizeof formats[0]))
         return err_set(e, DB_EHARD, "statement \"%s\": too many parameters", name);
     for (int i = 0; i < nparams; i++)
         formats[i] = 1;
-    if (PQsendQueryPrepared(conn, name, nparams, params, lengths, formats, 0) == 1)
-        return 0;
-    snprintf(what, sizeof what, "statement \"%s\" could not be sent", name);
-    return db_fail(conn, NULL, what, e);
+    return db_send_prepared(conn, name, nparams, params, lengths, formats, e);
 }
 
 int db_query_wait(PGconn *conn, const char *name, PGresult **out, struct err *e)
